@@ -1,0 +1,164 @@
+import { HEADER_BYTES } from './constants.js';
+import { resolveMaxMessageBytes } from './encode.js';
+import { FrameTooLargeError } from './errors.js';
+
+/** Options of {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /**
+   * The largest payload accepted, in bytes; a header announcing more is a protocol error.
+   * From 0 to `MAX_MESSAGE_BYTES` (the default, 4 MiB).
+   */
+  readonly maxMessageBytes?: number;
+}
+
+// States of the decoder (STYLE.md §8: named states, return as soon as too few bytes):
+//
+//   header --(4 header bytes, length <= limit)--> body --(length bytes)--> header
+//      \--(length > limit)--> failed (sticky)
+//
+// In `header`, `#headerFill` bytes of a split header sit in `#header`. In `body`, `#body` is
+// the payload buffer being filled (allocated when the first body bytes of a frame that does
+// not lie inside one chunk arrive, never larger than the limit), `#bodyFill` bytes of it done.
+type DecoderState = 'header' | 'body' | 'failed';
+
+/**
+ * Turns a byte stream, in chunks of any size, back into whole messages.
+ *
+ * Pure and synchronous: no I/O, no timers, no `Buffer`. Feed it every chunk read from the
+ * transport, in order; each call returns the messages that chunk completed.
+ *
+ * **Aliasing.** A frame whose header and payload lie inside one pushed chunk is returned as
+ * a `subarray` **view of that chunk** (no copy): do not reuse or mutate a chunk after
+ * pushing it if you keep the messages. A frame spread over several chunks is copied exactly
+ * once, into a new buffer that the decoder does not touch again. Either way each payload
+ * byte is copied at most once.
+ *
+ * **Memory.** Besides the input chunks it returns views of, the decoder holds at most one
+ * partial payload (at most `maxMessageBytes`) plus 4 header bytes. The payload buffer of a
+ * split frame is allocated only after its header has been checked against the limit.
+ *
+ * **Errors.** A header announcing more than `maxMessageBytes` makes the decoder *failed*:
+ * nothing of that size is allocated and `error` holds a {@link FrameTooLargeError}
+ * (`IPCEZ_ERR_FRAME_TOO_LARGE`, `size` = the announced length, `limit`). If whole messages
+ * preceded the bad header in the same chunk, that `push` returns them (nothing valid is
+ * lost) and the error is reported by `error` and thrown by the next `push`; otherwise `push`
+ * throws at once. A failed decoder stays failed: every later `push` throws the same error.
+ * Transports therefore check `error` after delivering what `push` returned.
+ *
+ * @example
+ * ```ts
+ * const decoder = new FrameDecoder();
+ * socket.on('data', (chunk) => {
+ *   for (const message of decoder.push(chunk)) handle(message);
+ *   if (decoder.error) socket.destroy(decoder.error);
+ * });
+ * ```
+ */
+export class FrameDecoder {
+  readonly #limit: number;
+  #state: DecoderState = 'header';
+  readonly #header = new Uint8Array(HEADER_BYTES);
+  #headerFill = 0;
+  #length = 0;
+  #body: Uint8Array | undefined;
+  #bodyFill = 0;
+  #error: FrameTooLargeError | undefined;
+
+  /**
+   * @param options - {@link FrameDecoderOptions}.
+   * @throws RangeError (`IPCEZ_ERR_INVALID_ARG`) when `maxMessageBytes` is not an integer from 0 to 4 MiB.
+   */
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#limit = resolveMaxMessageBytes(options.maxMessageBytes);
+  }
+
+  /** The payload limit in force, in bytes. */
+  get maxMessageBytes(): number {
+    return this.#limit;
+  }
+
+  /** The protocol error that failed the decoder, if any (see the class docs). */
+  get error(): FrameTooLargeError | undefined {
+    return this.#error;
+  }
+
+  /**
+   * Bytes of an incomplete frame held right now (header bytes plus payload bytes received).
+   * `0` means the stream is at a frame boundary: ending here loses nothing.
+   */
+  get bufferedBytes(): number {
+    if (this.#state === 'body') return HEADER_BYTES + this.#bodyFill;
+    if (this.#state === 'header') return this.#headerFill;
+    return 0;
+  }
+
+  /**
+   * Decodes one chunk.
+   *
+   * @param chunk - the next bytes of the stream (any length, including 0).
+   * @returns the messages this chunk completed, in order; empty when none. See the class
+   *   docs for which ones alias `chunk`.
+   * @throws FrameTooLargeError (`IPCEZ_ERR_FRAME_TOO_LARGE`) when a header announces more than
+   *   the limit (see the class docs for the exact rule), and on every push once failed.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.#error) throw this.#error;
+    const messages: Uint8Array[] = [];
+    const end = chunk.length;
+    let offset = 0;
+    while (offset < end) {
+      if (this.#state === 'header') {
+        let length: number;
+        if (this.#headerFill === 0 && end - offset >= HEADER_BYTES) {
+          // Fast path: the whole header lies in this chunk.
+          length =
+            ((chunk[offset]! << 24) |
+              (chunk[offset + 1]! << 16) |
+              (chunk[offset + 2]! << 8) |
+              chunk[offset + 3]!) >>>
+            0;
+          offset += HEADER_BYTES;
+        } else {
+          const take = Math.min(HEADER_BYTES - this.#headerFill, end - offset);
+          this.#header.set(chunk.subarray(offset, offset + take), this.#headerFill);
+          this.#headerFill += take;
+          offset += take;
+          if (this.#headerFill < HEADER_BYTES) break;
+          this.#headerFill = 0;
+          const h = this.#header;
+          length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+        }
+        if (length > this.#limit) {
+          this.#state = 'failed';
+          this.#error = new FrameTooLargeError(length, this.#limit, 'announced');
+          if (messages.length === 0) throw this.#error;
+          return messages;
+        }
+        if (end - offset >= length) {
+          // The whole payload lies in this chunk: hand out a view, no copy.
+          messages.push(chunk.subarray(offset, offset + length));
+          offset += length;
+          continue;
+        }
+        this.#state = 'body';
+        this.#length = length;
+        this.#bodyFill = 0;
+        this.#body = undefined;
+        continue;
+      }
+      // state === 'body': the payload spans chunks, copy it once into its own buffer.
+      const body = (this.#body ??= new Uint8Array(this.#length));
+      const take = Math.min(this.#length - this.#bodyFill, end - offset);
+      body.set(chunk.subarray(offset, offset + take), this.#bodyFill);
+      this.#bodyFill += take;
+      offset += take;
+      if (this.#bodyFill === this.#length) {
+        messages.push(body);
+        this.#body = undefined;
+        this.#bodyFill = 0;
+        this.#state = 'header';
+      }
+    }
+    return messages;
+  }
+}

@@ -1,0 +1,3 @@
+import { ipcezEslint } from '@ipcez/tooling/eslint';
+
+export default ipcezEslint(import.meta.dirname, { forbidImports: ['@ipcez/transport-unix', '@ipcez/transport-ws', '@ipcez/ack', 'ipcez'] });

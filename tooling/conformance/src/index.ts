@@ -1,0 +1,2 @@
+// Filled by the local-transports work (issue 3): describeTransportConformance(name, makePair).
+export {};
