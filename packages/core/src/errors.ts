@@ -29,6 +29,8 @@ interface SystemErrorLike {
   readonly code?: unknown;
   readonly syscall?: unknown;
   readonly path?: unknown;
+  /** Node puts the socket path of a failed `connect` here, not in `path`. */
+  readonly address?: unknown;
 }
 
 function field<T extends 'number' | 'string'>(
@@ -88,9 +90,9 @@ export class IoError extends IpcezError {
     return field(this.cause, 'syscall', 'string');
   }
 
-  /** The path involved: the one given, else the cause's. */
+  /** The path involved: the one given, else the cause's `path` (or, for `connect`, `address`). */
   get path(): string | undefined {
-    return this.#path ?? field(this.cause, 'path', 'string');
+    return this.#path ?? field(this.cause, 'path', 'string') ?? field(this.cause, 'address', 'string');
   }
 }
 
