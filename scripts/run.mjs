@@ -5,12 +5,15 @@
 //   node scripts/run.mjs setup   install the workspace (frozen lockfile) and build it
 //   node scripts/run.mjs demo    setup, then the main job (`ipcez` demo)
 //   node scripts/run.mjs test    setup, then every test: the Linux lane, then the Windows lane
+//                                (scripts/system-deps.sh first: chromium and wine)
 //   node scripts/run.mjs bench   setup, then every benchmark
 //
 // Each step is echoed before it runs; the first failing step stops the job with its exit code.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+
+process.env.TURBO_TELEMETRY_DISABLED ??= '1';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const job = process.argv[2];
@@ -55,6 +58,7 @@ switch (job) {
     pnpmRun('--filter', 'ipcez', 'run', 'demo');
     break;
   case 'test':
+    run('bash', ['scripts/system-deps.sh']);
     pnpmRun('exec', 'turbo', 'run', 'test', '--concurrency=1');
     if (process.env.IPCEZ_SKIP_WINDOWS_LANE === '1') {
       console.error('\nWINDOWS LANE SKIPPED (IPCEZ_SKIP_WINDOWS_LANE=1): the named-pipe and named-event suites did not run.');
