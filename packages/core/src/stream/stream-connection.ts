@@ -1,0 +1,760 @@
+import { addAbortListener } from "node:events";
+import type { Duplex } from "node:stream";
+import {
+  FrameDecoder,
+  FrameTooLargeError,
+  HEADER_BYTES,
+  resolveMaxMessageBytes,
+} from "@ipcez/framing";
+import type { IpcezError } from "@ipcez/framing";
+import { DEFAULT_HIGH_WATER_MARK } from "../contracts.js";
+import type {
+  Connection,
+  ConnectionState,
+  MessageHandler,
+  SendOptions,
+  TransportKind,
+} from "../contracts.js";
+import {
+  ConnectionLostError,
+  SendBufferFullError,
+  invalidArgError,
+} from "../errors.js";
+import type { ConnectionLostReason } from "../errors.js";
+import { Inbox } from "../inbox.js";
+
+/** Default time a graceful `close()` may take before it turns into `destroy()`: 2 s. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * Payloads shorter than this are copied into the batch's staging buffer (one copy, so that
+ * hundreds of small frames become one write); longer ones are written by reference
+ * (vectored write), so a 4 MiB message is never copied.
+ */
+const COPY_THRESHOLD = 16 * 1024;
+
+/** Options of {@link createStreamConnection}. */
+export interface StreamConnectionOptions {
+  /** Which transport carries the duplex (reported as `connection.transport`). */
+  readonly transport: TransportKind;
+  /** The resolved endpoint (reported as `connection.endpoint` and in error messages). */
+  readonly endpoint: string;
+  /** Payload limit in bytes, both directions, 0 to 4 MiB (default 4 MiB). */
+  readonly maxMessageBytes?: number;
+  /** Queued send bytes (headers included) past which sends wait. Default 1 MiB. */
+  readonly highWaterMark?: number;
+  /**
+   * Received bytes buffered (no handler yet, or a slow iterator) past which reading from the
+   * duplex pauses; it resumes below half of it. Default 1 MiB.
+   */
+  readonly receiveHighWaterMark?: number;
+  /** How long a graceful `close()` may take before it destroys the duplex. Default 2000 ms. */
+  readonly closeTimeoutMs?: number;
+}
+
+interface ResolvedStreamConnectionOptions {
+  readonly transport: TransportKind;
+  readonly endpoint: string;
+  readonly maxMessageBytes: number;
+  readonly highWaterMark: number;
+  readonly receiveHighWaterMark: number;
+  readonly closeTimeoutMs: number;
+}
+
+/** One `send` call until it settles. */
+interface PendingSend {
+  readonly message: Uint8Array;
+  /** Frame bytes: header + payload. */
+  readonly bytes: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  /** The abort listener of a send waiting for room; disposed when it is admitted. */
+  abort: Disposable | undefined;
+}
+
+/** Sends handed to the duplex in one batch, settled by the batch's write callback. */
+interface Batch {
+  readonly sends: PendingSend[];
+  readonly bytes: number;
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : typeof value;
+}
+
+type DuplexListener = Parameters<Duplex["on"]>[1];
+
+const TRANSPORT_KINDS: readonly string[] = ["unix", "pipe", "ws"];
+
+function positiveInteger(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw invalidArgError(
+      `${name} must be a positive integer, got ${String(value)}`,
+      "range",
+    );
+  }
+  return value;
+}
+
+function resolveOptions(
+  options: StreamConnectionOptions,
+): ResolvedStreamConnectionOptions {
+  if (typeof options !== "object" || (options as unknown) === null) {
+    throw invalidArgError(
+      "options must be an object with transport and endpoint",
+    );
+  }
+  if (!TRANSPORT_KINDS.includes(options.transport)) {
+    throw invalidArgError(
+      `options.transport must be one of ${TRANSPORT_KINDS.join(", ")}, got ${JSON.stringify(options.transport)}`,
+    );
+  }
+  if (typeof options.endpoint !== "string") {
+    throw invalidArgError(
+      `options.endpoint must be a string, got ${typeof options.endpoint}`,
+    );
+  }
+  return {
+    transport: options.transport,
+    endpoint: options.endpoint,
+    maxMessageBytes: resolveMaxMessageBytes(options.maxMessageBytes),
+    highWaterMark: positiveInteger(
+      "highWaterMark",
+      options.highWaterMark,
+      DEFAULT_HIGH_WATER_MARK,
+    ),
+    receiveHighWaterMark: positiveInteger(
+      "receiveHighWaterMark",
+      options.receiveHighWaterMark,
+      DEFAULT_HIGH_WATER_MARK,
+    ),
+    closeTimeoutMs: positiveInteger(
+      "closeTimeoutMs",
+      options.closeTimeoutMs,
+      DEFAULT_CLOSE_TIMEOUT_MS,
+    ),
+  };
+}
+
+function isConnectionLost(error: IpcezError): error is ConnectionLostError {
+  return error.code === "IPCEZ_ERR_CONNECTION_LOST";
+}
+
+/** Terminal errors that end async iteration normally instead of being thrown. */
+const cleanEnds = new WeakSet<Error>();
+
+/**
+ * Framed messages over a Node `Duplex` (a `net.Socket` on a Unix socket or a Windows named
+ * pipe, or any byte duplex): the {@link Connection} of both local transports. Create it
+ * with {@link createStreamConnection}.
+ *
+ * **Ownership.** The connection **owns** the duplex from creation: it reads it, writes it,
+ * ends and destroys it, and releases every listener it added once the duplex has emitted
+ * `'close'`. Do not read, write or add `'data'` listeners to it afterwards.
+ *
+ * **Wire format.** Each message is a 4-byte big-endian payload length then the payload
+ * (DESIGN.md "Wire format"; `@ipcez/framing` SPEC.md).
+ *
+ * **Sending.** Sends are queued in order, any number at once. Queued frames are coalesced:
+ * everything queued in one tick (or while the duplex is draining) goes out as one vectored
+ * write, small payloads copied into one staging buffer and large ones referenced. A send
+ * resolves when its bytes were handed to the OS (the duplex's write callback). While
+ * `bufferedAmount` is at or past `highWaterMark`, new sends wait in order (or reject with
+ * `SendBufferFullError` with `{ wait: false }`); a send's `signal` aborts it only while it
+ * waits for room, not once its bytes are queued for writing.
+ *
+ * **Receiving.** Messages are handed over whole, in order, to the one handler or iterator,
+ * and buffered until one exists; reading the duplex pauses while more than
+ * `receiveHighWaterMark` bytes are buffered. A delivered message may be a view of the
+ * chunk the duplex emitted (no copy); it is never touched again by the connection.
+ *
+ * **End.** Reported exactly once, as the handler's one error result:
+ * - the peer ended or closed its side (half-close is treated as the end: the message API has
+ *   no half-open use) → `ConnectionLostError('peer-closed')`;
+ * - the OS reported a reset or broken pipe → `ConnectionLostError('reset')`, OS error as cause;
+ * - either of those inside a frame → the same, its message saying how many bytes of the
+ *   partial frame were received (they are discarded, never delivered);
+ * - a header announcing more than `maxMessageBytes` → `FrameTooLargeError` (the connection
+ *   is destroyed, nothing of that size is allocated);
+ * - `close()`/`destroy()` → `ConnectionLostError('local-close')` (or `destroy(error)`'s error).
+ * Sends not yet handed to the OS then reject with a `ConnectionLostError` (the terminal error
+ * itself when it is one, otherwise one with reason `'local-close'` whose cause is it).
+ *
+ * Async iteration ends normally on a clean end (`local-close`, or `peer-closed` at a frame
+ * boundary) and throws the terminal error otherwise.
+ */
+export class StreamConnection implements Connection {
+  readonly #duplex: Duplex;
+  readonly #options: ResolvedStreamConnectionOptions;
+  readonly #decoder: FrameDecoder;
+  readonly #inbox: Inbox<Uint8Array, IpcezError>;
+  readonly #disposables: (() => void)[] = [];
+
+  #state: ConnectionState = "open";
+  /** Sends past the high-water mark, waiting for room, in order. */
+  #waiting: PendingSend[] = [];
+  /** Admitted sends not yet handed to the duplex. */
+  #queue: PendingSend[] = [];
+  #queuedBytes = 0;
+  /** Batches handed to the duplex whose write callback has not run. */
+  readonly #inflight: Batch[] = [];
+  #inflightBytes = 0;
+  #flushScheduled = false;
+  #needDrain = false;
+  #ended = false;
+  #sendError: ConnectionLostError | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
+  #closePromise: Promise<void> | undefined;
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #finalized = false;
+
+  /**
+   * Use {@link createStreamConnection}; the class is exported as a type only.
+   *
+   * @param duplex - the connected duplex, now owned.
+   * @param userOptions - {@link StreamConnectionOptions}.
+   */
+  constructor(duplex: Duplex, userOptions: StreamConnectionOptions) {
+    const options = resolveOptions(userOptions);
+    this.#duplex = duplex;
+    this.#options = options;
+    this.#decoder = new FrameDecoder({
+      maxMessageBytes: options.maxMessageBytes,
+    });
+    this.#closed = new Promise<void>((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#inbox = new Inbox<Uint8Array, IpcezError>({
+      // Empty messages weigh their header, so a flood of them still pauses reading.
+      weigh: (item) => (item as Uint8Array).length + HEADER_BYTES,
+      highWaterMark: options.receiveHighWaterMark,
+      onPause: () => {
+        if (this.#state !== "closed") duplex.pause();
+      },
+      onResume: () => {
+        if (this.#state !== "closed") duplex.resume();
+      },
+      isCleanEnd: (error) => cleanEnds.has(error),
+    });
+    this.#listen("data", (chunk: Buffer) => {
+      this.#onData(chunk);
+    });
+    this.#listen("end", () => {
+      this.#onEnd();
+    });
+    this.#listen("error", (error: Error) => {
+      this.#onError(error);
+    });
+    this.#listen("close", () => {
+      this.#onClose();
+    });
+    this.#listen("drain", () => {
+      this.#needDrain = false;
+      this.#flush();
+    });
+    if (duplex.destroyed) {
+      // Already gone before we got it: report it now, and finalize (no 'close' may follow).
+      this.#terminate(
+        this.#lost("peer-closed", "the stream was already destroyed"),
+      );
+      if (duplex.closed) this.#finalize();
+    }
+  }
+
+  /** Which transport carries this connection. */
+  get transport(): TransportKind {
+    return this.#options.transport;
+  }
+
+  /** The resolved endpoint. */
+  get endpoint(): string {
+    return this.#options.endpoint;
+  }
+
+  /** `'open'`, `'closing'` (graceful close in progress) or `'closed'`. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Frame bytes (headers included) accepted by `send` and not yet handed to the OS. */
+  get bufferedAmount(): number {
+    return this.#queuedBytes + this.#inflightBytes;
+  }
+
+  /** Queued-bytes high-water mark past which sends wait. */
+  get highWaterMark(): number {
+    return this.#options.highWaterMark;
+  }
+
+  /** Payload limit in bytes, both directions. */
+  get maxMessageBytes(): number {
+    return this.#options.maxMessageBytes;
+  }
+
+  /**
+   * Sends one message (see the class docs for queueing, coalescing and backpressure).
+   *
+   * @param message - 0 to `maxMessageBytes` bytes; not copied before it is written, so do
+   *   not mutate it until the promise settles.
+   * @param options - `signal` aborts a send waiting for room; `wait: false` rejects instead
+   *   of waiting.
+   * @returns resolves when the frame was handed to the OS.
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`), synchronously, when `message` is not a
+   *   `Uint8Array` or the options are malformed.
+   * Rejects with `FrameTooLargeError` (`IPCEZ_ERR_FRAME_TOO_LARGE`, nothing written),
+   * `SendBufferFullError` (`IPCEZ_ERR_SEND_BUFFER_FULL`, with `wait: false`),
+   * `ConnectionLostError` (`IPCEZ_ERR_CONNECTION_LOST`) once closing or closed, or
+   * `signal.reason`.
+   */
+  send(message: Uint8Array, options?: SendOptions): Promise<void> {
+    if (!(message instanceof Uint8Array)) {
+      throw invalidArgError(
+        `message must be a Uint8Array, got ${describe(message)}`,
+      );
+    }
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw invalidArgError("options.signal must be an AbortSignal");
+    }
+    const wait = options?.wait ?? true;
+    if (typeof wait !== "boolean")
+      throw invalidArgError("options.wait must be a boolean");
+    if (this.#state !== "open")
+      return Promise.reject(this.#rejectionAfterClose());
+    if (message.length > this.#options.maxMessageBytes) {
+      return Promise.reject(
+        new FrameTooLargeError(
+          message.length,
+          this.#options.maxMessageBytes,
+          "sent",
+        ),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const hasRoom =
+      this.#waiting.length === 0 &&
+      this.bufferedAmount < this.#options.highWaterMark;
+    if (!hasRoom && !wait) {
+      return Promise.reject(
+        new SendBufferFullError(
+          this.bufferedAmount,
+          this.#options.highWaterMark,
+        ),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      const send: PendingSend = {
+        message,
+        bytes: message.length + HEADER_BYTES,
+        resolve,
+        reject,
+        abort: undefined,
+      };
+      if (hasRoom) {
+        this.#admit(send);
+        return;
+      }
+      if (signal !== undefined) {
+        send.abort = addAbortListener(signal, () => {
+          const index = this.#waiting.indexOf(send);
+          if (index === -1) return;
+          this.#waiting.splice(index, 1);
+          send.abort = undefined;
+          reject(signal.reason as Error);
+          // The head of the line may have left: let the next ones in if there is room.
+          this.#admitWaiting();
+        });
+      }
+      this.#waiting.push(send);
+    });
+  }
+
+  /**
+   * Sets the one message handler: buffered messages are delivered at once, then each new one
+   * as it is read, then exactly one error result. Excludes async iteration.
+   *
+   * @param handler - called synchronously with each {@link MessageResult}; its throws propagate.
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when not a function or a consumer is already set.
+   */
+  messageHandler(handler: MessageHandler): void {
+    if (typeof handler !== "function")
+      throw invalidArgError("handler must be a function");
+    this.#inbox.setHandler((result) => {
+      handler(result.ok ? { ok: true, message: result.value } : result);
+    });
+  }
+
+  /**
+   * Iterates the messages (excludes `messageHandler`). Ends on a clean end, throws the
+   * terminal error otherwise (see the class docs).
+   *
+   * @returns an async iterator of messages.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#inbox[Symbol.asyncIterator]();
+  }
+
+  // Graceful close:
+  //
+  //   open --close()--> closing: admit waiting sends, flush the queue, wait for every write
+  //          callback, then end() (FIN) --peer ends too / duplex 'close'--> closed
+  //   closing --closeTimeoutMs elapsed, error, reset--> closed (destroy)
+  //
+  // The terminal result (ConnectionLostError 'local-close') is delivered when the duplex is
+  // gone, so messages the peer sent before its end are still delivered first.
+
+  /**
+   * Graceful close: queued (and waiting) sends are written first, then the write side is
+   * ended and the connection waits for the duplex to close; after `closeTimeoutMs` it is
+   * destroyed. Idempotent; returns the same promise every call; never rejects.
+   *
+   * @returns resolves once the duplex is closed and every listener released.
+   */
+  close(): Promise<void> {
+    if (this.#closePromise) return this.#closePromise;
+    this.#closePromise = this.#closed;
+    if (this.#state !== "open") return this.#closePromise;
+    this.#state = "closing";
+    for (const send of this.#waiting) this.#enqueue(send);
+    this.#waiting = [];
+    this.#closeTimer = setTimeout(() => {
+      this.#terminate(
+        this.#lost(
+          "local-close",
+          `graceful close did not finish within ${this.#options.closeTimeoutMs} ms`,
+        ),
+      );
+    }, this.#options.closeTimeoutMs);
+    this.#closeTimer.unref();
+    this.#scheduleFlush();
+    return this.#closePromise;
+  }
+
+  /**
+   * Abortive close: queued sends reject, the duplex is destroyed now. Idempotent.
+   *
+   * @param error - the terminal error to report; default `ConnectionLostError('local-close')`.
+   */
+  destroy(error?: IpcezError): void {
+    this.#terminate(error ?? this.#lost("local-close"));
+  }
+
+  /**
+   * Same as `close()`, for `await using`.
+   *
+   * @returns the `close()` promise.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #listen(event: string, listener: DuplexListener): void {
+    const duplex = this.#duplex;
+    duplex.on(event, listener);
+    this.#disposables.push(() => duplex.off(event, listener));
+  }
+
+  #isClosed(): boolean {
+    return this.#state === "closed";
+  }
+
+  #lost(
+    reason: ConnectionLostReason,
+    detail?: string,
+    cause?: unknown,
+  ): ConnectionLostError {
+    const base = `connection to ${this.#options.endpoint} lost (${reason})`;
+    const error = new ConnectionLostError(
+      reason,
+      detail === undefined ? base : `${base}: ${detail}`,
+      cause === undefined ? {} : { cause },
+    );
+    return error;
+  }
+
+  #rejectionAfterClose(): ConnectionLostError {
+    return (
+      this.#sendError ?? this.#lost("local-close", "the connection is closing")
+    );
+  }
+
+  #admit(send: PendingSend): void {
+    this.#enqueue(send);
+    this.#scheduleFlush();
+  }
+
+  #enqueue(send: PendingSend): void {
+    send.abort?.[Symbol.dispose]();
+    send.abort = undefined;
+    this.#queue.push(send);
+    this.#queuedBytes += send.bytes;
+  }
+
+  #admitWaiting(): void {
+    let admitted = false;
+    while (
+      this.#waiting.length > 0 &&
+      this.bufferedAmount < this.#options.highWaterMark
+    ) {
+      this.#enqueue(this.#waiting.shift()!);
+      admitted = true;
+    }
+    if (admitted) this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // One tick of delay gathers every send made in this turn (and in the promise jobs that
+    // follow it) into one write.
+    process.nextTick(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    if (this.#state === "closed" || this.#needDrain) return;
+    if (this.#queue.length > 0) this.#writeBatch();
+    if (
+      this.#state === "closing" &&
+      this.#queue.length === 0 &&
+      this.#inflight.length === 0 &&
+      !this.#ended
+    ) {
+      this.#ended = true;
+      this.#duplex.end();
+    }
+  }
+
+  #writeBatch(): void {
+    const sends = this.#queue;
+    const bytes = this.#queuedBytes;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+
+    let stagingSize = 0;
+    for (const send of sends) {
+      stagingSize +=
+        send.message.length < COPY_THRESHOLD ? send.bytes : HEADER_BYTES;
+    }
+    const staging = Buffer.allocUnsafe(stagingSize);
+    const chunks: Uint8Array[] = [];
+    let position = 0;
+    let segmentStart = 0;
+    for (const send of sends) {
+      const { message } = send;
+      const length = message.length;
+      staging[position] = length >>> 24;
+      staging[position + 1] = (length >>> 16) & 0xff;
+      staging[position + 2] = (length >>> 8) & 0xff;
+      staging[position + 3] = length & 0xff;
+      position += HEADER_BYTES;
+      if (length < COPY_THRESHOLD) {
+        staging.set(message, position);
+        position += length;
+      } else {
+        chunks.push(staging.subarray(segmentStart, position), message);
+        segmentStart = position;
+      }
+    }
+    if (position > segmentStart)
+      chunks.push(staging.subarray(segmentStart, position));
+
+    const batch: Batch = { sends, bytes };
+    this.#inflight.push(batch);
+    this.#inflightBytes += bytes;
+    const duplex = this.#duplex;
+    const last = chunks.length - 1;
+    // Corked writes of several chunks reach the OS as one writev.
+    if (last > 0) duplex.cork();
+    for (let i = 0; i < last; i++) duplex.write(chunks[i]);
+    const writable = duplex.write(chunks[last], (error) => {
+      this.#onBatchWritten(batch, error);
+    });
+    if (last > 0) duplex.uncork();
+    if (!writable) this.#needDrain = true;
+  }
+
+  #onBatchWritten(batch: Batch, error: Error | null | undefined): void {
+    if (this.#inflight[0] !== batch) return; // Already rejected by #terminate.
+    if (error) {
+      // #terminate rejects this batch's sends with the others.
+      this.#terminate(this.#mapError(error));
+      return;
+    }
+    this.#inflight.shift();
+    this.#inflightBytes -= batch.bytes;
+    for (const send of batch.sends) send.resolve();
+    if (this.#state === "open") this.#admitWaiting();
+    else if (this.#state === "closing") this.#flush();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === "closed") return;
+    let messages: Uint8Array[];
+    try {
+      messages = this.#decoder.push(chunk);
+    } catch (error) {
+      this.#terminate(error as FrameTooLargeError);
+      return;
+    }
+    for (const message of messages) {
+      this.#inbox.push(message);
+      // A handler may have destroyed the connection; nothing is delivered after its end.
+      if (this.#isClosed()) return;
+    }
+    // Deferred protocol error: the whole messages before the bad header were delivered above.
+    const protocolError = this.#decoder.error;
+    if (protocolError) this.#terminate(protocolError);
+  }
+
+  #partialDetail(): string | undefined {
+    const partial = this.#decoder.bufferedBytes;
+    if (partial === 0) return undefined;
+    return `the stream ended inside a frame: ${partial} bytes of the partial frame (header included) were received and discarded`;
+  }
+
+  #onEnd(): void {
+    if (this.#state === "closed") return;
+    if (this.#state === "closing" && this.#decoder.bufferedBytes === 0) {
+      this.#terminate(this.#lost("local-close"));
+      return;
+    }
+    const detail = this.#partialDetail();
+    const error = this.#lost(
+      "peer-closed",
+      detail ?? "the peer ended the connection",
+    );
+    if (detail === undefined) cleanEnds.add(error);
+    this.#terminate(error);
+  }
+
+  #mapError(error: Error): ConnectionLostError {
+    const partial = this.#partialDetail();
+    const detail = `${error.message}${partial === undefined ? "" : `; ${partial}`}`;
+    // Every failure of an established stream (reset, broken pipe, any other OS error) means
+    // the OS tore the connection down under us: 'reset'.
+    return this.#lost("reset", detail, error);
+  }
+
+  #onError(error: Error): void {
+    if (this.#state === "closed") return;
+    this.#terminate(this.#mapError(error));
+  }
+
+  #onClose(): void {
+    if (this.#state !== "closed") {
+      if (this.#state === "closing" && this.#decoder.bufferedBytes === 0) {
+        this.#terminate(this.#lost("local-close"));
+      } else {
+        const detail = this.#partialDetail();
+        const error = this.#lost("peer-closed", detail ?? "the stream closed");
+        if (detail === undefined) cleanEnds.add(error);
+        this.#terminate(error);
+      }
+    }
+    this.#finalize();
+  }
+
+  /** Reports the end once: rejects pending sends, destroys the duplex, ends the inbox. */
+  #terminate(error: IpcezError): void {
+    if (this.#state === "closed") return;
+    const wasClosing = this.#state === "closing";
+    this.#state = "closed";
+    if (this.#closeTimer !== undefined) {
+      clearTimeout(this.#closeTimer);
+      this.#closeTimer = undefined;
+    }
+    // A local close() is reported as such even when the peer's end or a reset finished it.
+    let terminal = error;
+    if (
+      wasClosing &&
+      !(isConnectionLost(error) && error.reason === "local-close")
+    ) {
+      terminal = this.#lost("local-close", undefined, error);
+    }
+    if (isConnectionLost(terminal) && terminal.reason === "local-close")
+      cleanEnds.add(terminal);
+    const sendError = isConnectionLost(error)
+      ? error
+      : this.#lost(
+          "local-close",
+          `closed after an error: ${error.message}`,
+          error,
+        );
+    this.#sendError = sendError;
+
+    const pending: PendingSend[] = [];
+    for (const batch of this.#inflight) pending.push(...batch.sends);
+    pending.push(...this.#queue, ...this.#waiting);
+    this.#inflight.length = 0;
+    this.#inflightBytes = 0;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#waiting = [];
+    for (const send of pending) {
+      send.abort?.[Symbol.dispose]();
+      send.abort = undefined;
+      send.reject(sendError);
+    }
+    if (!this.#duplex.destroyed) this.#duplex.destroy();
+    this.#inbox.end(terminal);
+  }
+
+  /** After the duplex's 'close': release every listener, settle close(). */
+  #finalize(): void {
+    if (this.#finalized) return;
+    this.#finalized = true;
+    for (const dispose of this.#disposables.splice(0)) dispose();
+    this.#resolveClosed();
+  }
+}
+
+/**
+ * Wraps a connected Node `Duplex` (e.g. a `net.Socket`) as a framed-message
+ * {@link Connection}. Synchronous: the duplex must already be connected. The connection
+ * takes ownership of the duplex (see {@link StreamConnection}).
+ *
+ * @param duplex - a connected byte duplex, not in object mode, emitting `'close'` last (every
+ *   Node socket does). Chunks it emits must not be reused by it (Node's stream contract).
+ * @param options - {@link StreamConnectionOptions}: `transport` and `endpoint` are required.
+ * @returns the connection, already reading.
+ * @throws TypeError / RangeError (`IPCEZ_ERR_INVALID_ARG`) for a missing duplex, a bad
+ *   transport or endpoint, or a limit out of range.
+ * @example
+ * ```ts
+ * import net from 'node:net';
+ * import { createStreamConnection } from '@ipcez/core/stream';
+ *
+ * const socket = net.connect('/tmp/app.sock');
+ * await once(socket, 'connect');
+ * const connection = createStreamConnection(socket, { transport: 'unix', endpoint: '/tmp/app.sock' });
+ * connection.messageHandler((r) => { if (r.ok) console.log(r.message); else console.log('end', r.error.code); });
+ * await connection.send(new TextEncoder().encode('hello'));
+ * await connection.close();
+ * ```
+ */
+export function createStreamConnection(
+  duplex: Duplex,
+  options: StreamConnectionOptions,
+): StreamConnection {
+  if (
+    typeof duplex !== "object" ||
+    (duplex as unknown) === null ||
+    typeof duplex.write !== "function" ||
+    typeof duplex.on !== "function"
+  ) {
+    throw invalidArgError("duplex must be a Node Duplex stream");
+  }
+  if (duplex.readableObjectMode || duplex.writableObjectMode) {
+    throw invalidArgError("duplex must be a byte stream, not in object mode");
+  }
+  return new StreamConnection(duplex, options);
+}
