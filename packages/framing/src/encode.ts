@@ -1,7 +1,10 @@
 import { HEADER_BYTES, MAX_MESSAGE_BYTES } from './constants.js';
-import { FrameTooLargeError, invalidArgument } from './errors.js';
+import { FrameTooLargeError, invalidArgument, invalidType } from './errors.js';
 
 function checkLength(length: number, maxMessageBytes: number): void {
+  // The limit is checked on every call (a few comparisons): an unchecked NaN or 2**40 limit
+  // would let through frames that every conforming peer rejects.
+  if (maxMessageBytes !== MAX_MESSAGE_BYTES) resolveMaxMessageBytes(maxMessageBytes);
   if (!Number.isSafeInteger(length) || length < 0) {
     throw invalidArgument(`message length must be a non-negative integer, got ${String(length)}`);
   }
@@ -13,7 +16,8 @@ function checkLength(length: number, maxMessageBytes: number): void {
  *
  * @param value - the option value, or `undefined` for the default.
  * @returns the value, or {@link MAX_MESSAGE_BYTES} when `undefined`.
- * @throws RangeError with `code: 'IPCEZ_ERR_INVALID_ARG'` when out of range or not an integer.
+ * @throws RangeError with `code: 'IPCEZ_ERR_INVALID_ARG'` when out of range or not an integer;
+ *   TypeError with the same code when not a number (a numeric string is not coerced).
  * @example
  * ```ts
  * resolveMaxMessageBytes(undefined); // 4194304
@@ -21,6 +25,12 @@ function checkLength(length: number, maxMessageBytes: number): void {
  */
 export function resolveMaxMessageBytes(value: number | undefined): number {
   if (value === undefined) return MAX_MESSAGE_BYTES;
+  if (typeof value !== 'number') {
+    throw Object.assign(
+      new TypeError(`maxMessageBytes must be a number, got ${typeof value}`),
+      { code: 'IPCEZ_ERR_INVALID_ARG' as const },
+    );
+  }
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_MESSAGE_BYTES) {
     throw invalidArgument(
       `maxMessageBytes must be an integer from 0 to ${MAX_MESSAGE_BYTES}, got ${String(value)}`,
@@ -38,7 +48,9 @@ export function resolveMaxMessageBytes(value: number | undefined): number {
  * @param length - the payload length.
  * @param maxMessageBytes - the limit to enforce (default {@link MAX_MESSAGE_BYTES}).
  * @throws FrameTooLargeError (`IPCEZ_ERR_FRAME_TOO_LARGE`) when `length` exceeds the limit.
- * @throws RangeError (`IPCEZ_ERR_INVALID_ARG`) for a negative or fractional length, or a target too small.
+ * @throws RangeError (`IPCEZ_ERR_INVALID_ARG`) for a negative or fractional length, a target
+ *   too small, or a `maxMessageBytes` that is not an integer from 0 to 4 MiB.
+ * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when `target` is not a `Uint8Array`.
  * @example
  * ```ts
  * const staging = new Uint8Array(HEADER_BYTES + payload.length);
@@ -52,6 +64,7 @@ export function writeHeader(
   length: number,
   maxMessageBytes: number = MAX_MESSAGE_BYTES,
 ): void {
+  if (!(target instanceof Uint8Array)) throw invalidType('target', target);
   checkLength(length, maxMessageBytes);
   if (!Number.isSafeInteger(offset) || offset < 0 || offset + HEADER_BYTES > target.length) {
     throw invalidArgument(
@@ -71,7 +84,8 @@ export function writeHeader(
  * @param maxMessageBytes - the limit to enforce (default {@link MAX_MESSAGE_BYTES}).
  * @returns a new 4-byte array: the length as unsigned 32-bit big-endian.
  * @throws FrameTooLargeError (`IPCEZ_ERR_FRAME_TOO_LARGE`) when `length` exceeds the limit.
- * @throws RangeError (`IPCEZ_ERR_INVALID_ARG`) for a negative or fractional length.
+ * @throws RangeError (`IPCEZ_ERR_INVALID_ARG`) for a negative or fractional length, or a
+ *   `maxMessageBytes` that is not an integer from 0 to 4 MiB.
  * @example
  * ```ts
  * encodeHeader(5); // Uint8Array [0, 0, 0, 5]
@@ -93,6 +107,9 @@ export function encodeHeader(length: number, maxMessageBytes: number = MAX_MESSA
  * @returns `[header, payload]`.
  * @throws FrameTooLargeError (`IPCEZ_ERR_FRAME_TOO_LARGE`) when the payload exceeds the limit;
  *   nothing is produced, so nothing is written.
+ * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when `payload` is not a `Uint8Array`.
+ * @throws RangeError (`IPCEZ_ERR_INVALID_ARG`) for a `maxMessageBytes` that is not an integer
+ *   from 0 to 4 MiB.
  * @example
  * ```ts
  * const [header, body] = encodeFrame(new TextEncoder().encode('hello'));
@@ -103,10 +120,6 @@ export function encodeFrame(
   payload: Uint8Array,
   maxMessageBytes: number = MAX_MESSAGE_BYTES,
 ): readonly [header: Uint8Array, payload: Uint8Array] {
-  if (!(payload instanceof Uint8Array)) {
-    throw Object.assign(new TypeError('payload must be a Uint8Array'), {
-      code: 'IPCEZ_ERR_INVALID_ARG' as const,
-    });
-  }
+  if (!(payload instanceof Uint8Array)) throw invalidType('payload', payload);
   return [encodeHeader(payload.length, maxMessageBytes), payload];
 }

@@ -65,3 +65,16 @@ export class FrameTooLargeError extends IpcezError {
 export function invalidArgument(message: string): RangeError & { code: 'IPCEZ_ERR_INVALID_ARG' } {
   return Object.assign(new RangeError(message), { code: 'IPCEZ_ERR_INVALID_ARG' as const });
 }
+
+/** A `TypeError` with `code: 'IPCEZ_ERR_INVALID_ARG'` for an argument that is not a `Uint8Array`. Module-private. */
+export function invalidType(name: string, value: unknown): TypeError & { code: 'IPCEZ_ERR_INVALID_ARG' } {
+  const seen =
+    value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? ((value as { constructor?: { name?: string } }).constructor?.name ?? 'object')
+        : typeof value;
+  return Object.assign(new TypeError(`${name} must be a Uint8Array, got ${seen}`), {
+    code: 'IPCEZ_ERR_INVALID_ARG' as const,
+  });
+}

@@ -1,6 +1,6 @@
 import { HEADER_BYTES } from './constants.js';
 import { resolveMaxMessageBytes } from './encode.js';
-import { FrameTooLargeError } from './errors.js';
+import { FrameTooLargeError, invalidType } from './errors.js';
 
 /** Options of {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -17,7 +17,7 @@ export interface FrameDecoderOptions {
 //      \--(length > limit)--> failed (sticky)
 //
 // In `header`, `#headerFill` bytes of a split header sit in `#header`. In `body`, `#body` is
-// the payload buffer being filled (allocated when the first body bytes of a frame that does
+// the payload buffer being filled (allocated when the first body bytes of a payload that does
 // not lie inside one chunk arrive, never larger than the limit), `#bodyFill` bytes of it done.
 type DecoderState = 'header' | 'body' | 'failed';
 
@@ -27,15 +27,20 @@ type DecoderState = 'header' | 'body' | 'failed';
  * Pure and synchronous: no I/O, no timers, no `Buffer`. Feed it every chunk read from the
  * transport, in order; each call returns the messages that chunk completed.
  *
- * **Aliasing.** A frame whose header and payload lie inside one pushed chunk is returned as
- * a `subarray` **view of that chunk** (no copy): do not reuse or mutate a chunk after
- * pushing it if you keep the messages. A frame spread over several chunks is copied exactly
- * once, into a new buffer that the decoder does not touch again. Either way each payload
- * byte is copied at most once.
+ * **Aliasing.** Every message is a plain `Uint8Array` (never a `Buffer`, even when you push
+ * `Buffer`s), so its type does not depend on the chunking. A message whose payload lies
+ * entirely inside one pushed chunk (wherever its header was) is a **view of that chunk**
+ * (same `buffer`, no copy): do not reuse or mutate a chunk after pushing it
+ * if you keep the messages. A message whose payload is spread over several chunks is copied
+ * exactly once, into a new buffer that the decoder does not touch again. Either way each
+ * payload byte is copied at most once. The decoder never keeps a reference to a pushed chunk
+ * after `push` returns: a split frame's bytes are copied out before it does.
  *
  * **Memory.** Besides the input chunks it returns views of, the decoder holds at most one
  * partial payload (at most `maxMessageBytes`) plus 4 header bytes. The payload buffer of a
- * split frame is allocated only after its header has been checked against the limit.
+ * split frame is allocated, at the announced size, only after its header has been checked
+ * against the limit and once its first payload bytes have arrived; so a peer can make the
+ * decoder allocate at most `maxMessageBytes` by sending a header and one byte.
  *
  * **Errors.** A header announcing more than `maxMessageBytes` makes the decoder *failed*:
  * nothing of that size is allocated and `error` holds a {@link FrameTooLargeError}
@@ -67,8 +72,16 @@ export class FrameDecoder {
   /**
    * @param options - {@link FrameDecoderOptions}.
    * @throws RangeError (`IPCEZ_ERR_INVALID_ARG`) when `maxMessageBytes` is not an integer from 0 to 4 MiB.
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when `options` is not an object, or
+   *   `maxMessageBytes` not a number.
    */
   constructor(options: FrameDecoderOptions = {}) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JS callers can pass anything
+    if (typeof options !== 'object' || options === null) {
+      throw Object.assign(new TypeError(`options must be an object, got ${String(options)}`), {
+        code: 'IPCEZ_ERR_INVALID_ARG' as const,
+      });
+    }
     this.#limit = resolveMaxMessageBytes(options.maxMessageBytes);
   }
 
@@ -100,9 +113,20 @@ export class FrameDecoder {
    *   docs for which ones alias `chunk`.
    * @throws FrameTooLargeError (`IPCEZ_ERR_FRAME_TOO_LARGE`) when a header announces more than
    *   the limit (see the class docs for the exact rule), and on every push once failed.
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when `chunk` is not a `Uint8Array`; the
+   *   decoder's state is unchanged.
+   * @example
+   * ```ts
+   * const decoder = new FrameDecoder();
+   * decoder.push(Uint8Array.of(0, 0, 0, 2, 0x68)); // [] (1 of 2 payload bytes so far)
+   * decoder.push(Uint8Array.of(0x69));             // [Uint8Array [0x68, 0x69]]
+   * ```
    */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.#error) throw this.#error;
+    // Without this check an ArrayBuffer or a string (no numeric `length` bytes) would be
+    // silently read as nothing or as garbage.
+    if (!(chunk instanceof Uint8Array)) throw invalidType('chunk', chunk);
     const messages: Uint8Array[] = [];
     const end = chunk.length;
     let offset = 0;
@@ -135,8 +159,10 @@ export class FrameDecoder {
           return messages;
         }
         if (end - offset >= length) {
-          // The whole payload lies in this chunk: hand out a view, no copy.
-          messages.push(chunk.subarray(offset, offset + length));
+          // The whole payload lies in this chunk: hand out a view, no copy. Built on the
+          // chunk's ArrayBuffer rather than with `subarray`, so a Buffer chunk still yields a
+          // plain Uint8Array (the same type a copied message has) and no species lookup runs.
+          messages.push(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
           offset += length;
           continue;
         }
@@ -146,7 +172,16 @@ export class FrameDecoder {
         this.#body = undefined;
         continue;
       }
-      // state === 'body': the payload spans chunks, copy it once into its own buffer.
+      // state === 'body'. If the header ended exactly at the end of an earlier chunk and
+      // this chunk holds the whole payload (common when a sender writes header and payload
+      // separately), a view will do; otherwise the payload spans chunks: copy it once into
+      // its own buffer, allocated only now that body bytes are here.
+      if (this.#bodyFill === 0 && end - offset >= this.#length) {
+        messages.push(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, this.#length));
+        offset += this.#length;
+        this.#state = 'header';
+        continue;
+      }
       const body = (this.#body ??= new Uint8Array(this.#length));
       const take = Math.min(this.#length - this.#bodyFill, end - offset);
       body.set(chunk.subarray(offset, offset + take), this.#bodyFill);

@@ -4,3 +4,4 @@ export { encodeHeader, encodeFrame, writeHeader, resolveMaxMessageBytes } from '
 export { FrameDecoder } from './frame-decoder.js';
 export type { FrameDecoderOptions } from './frame-decoder.js';
 export { createFrameDecoderStream, createFrameEncoderStream } from './frame-streams.js';
+export type { FrameDecoderStreamPair } from './frame-streams.js';
