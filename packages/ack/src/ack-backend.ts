@@ -1,0 +1,41 @@
+// The one internal interface the platform backends (src/platform/posix.ts, win32.ts)
+// implement. Not exported from the package.
+
+/** How a signal is opened: `open` creates it if missing; `fresh` starts it anew at zero. */
+export type OpenMode = 'open' | 'fresh';
+
+/** Outcome of one bounded native wait slice. */
+export type SliceResult = { readonly acquired: boolean; readonly error?: undefined } | { readonly acquired: false; readonly error: Error };
+
+/** One opened named signal. Owns its native handle until `close()`. */
+export interface NativeSignal {
+  /** The OS name actually used (on Windows, `Local\` after a fallback). */
+  readonly name: string;
+  /** Posts one token. Never blocks. Throws an `IoError` on an OS failure. */
+  post(): void;
+  /** Takes one token if there is one. Never blocks. Throws an `IoError` on an OS failure. */
+  tryTake(): boolean;
+  /**
+   * Waits up to `sliceMs` for one token on a libuv pool thread, then calls `done` on the
+   * event loop. At most one slice is outstanding per signal (the caller ensures it), and
+   * `close()` is never called while one is.
+   */
+  waitSlice(sliceMs: number, done: (result: SliceResult) => void): void;
+  /** Closes the native handle. Called once, with no slice outstanding. */
+  close(): void;
+}
+
+/** A platform's named-signal primitive. */
+export interface AckBackend {
+  /** Whether a signal counts (POSIX semaphore) or is binary (Windows auto-reset event). */
+  readonly isCounting: boolean;
+  /** Whether names can be removed (`sem_unlink`); Windows events vanish with their last handle. */
+  readonly canUnlink: boolean;
+  /**
+   * Opens a signal by name.
+   * @throws AckUnavailableError when the primitive cannot be opened or created.
+   */
+  open(name: string, mode: OpenMode): NativeSignal;
+  /** Removes a name; a missing name is not an error. No-op where `canUnlink` is false. */
+  unlink(name: string): void;
+}

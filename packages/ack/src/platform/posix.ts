@@ -1,0 +1,185 @@
+// POSIX named semaphores through koffi over glibc (Linux). Only src/platform/index.ts imports
+// this module, lazily, so these symbols are never bound on another OS.
+import koffi from 'koffi';
+import type { LibraryHandle } from 'koffi';
+import { AckUnavailableError, IoError } from '@ipcez/core';
+import type { AckBackend, NativeSignal, OpenMode, SliceResult } from '../ack-backend.js';
+
+// Linux's generic ABI (x86-64, arm64, riscv64, ...): <asm-generic/fcntl.h>.
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+// 0600: owner read/write only (DESIGN.md). sem_open applies the umask, which never adds bits.
+const MODE_0600 = 0o600;
+const CLOCK_MONOTONIC = 1;
+const ERRNO = koffi.os.errno;
+function errnoOf(name: string): number {
+  return ERRNO[name] ?? -1;
+}
+const EAGAIN = errnoOf('EAGAIN');
+const EINTR = errnoOf('EINTR');
+const ETIMEDOUT = errnoOf('ETIMEDOUT');
+const EEXIST = errnoOf('EEXIST');
+const ENOENT = errnoOf('ENOENT');
+const ERRNO_NAMES = new Map<number, string>(Object.entries(ERRNO).map(([name, value]) => [value, name]));
+
+function loadLibc(): LibraryHandle {
+  try {
+    return koffi.load('libc.so.6');
+  } catch {
+    // musl and other libcs: the process image already links the C library.
+    return koffi.load(null);
+  }
+}
+
+const libc = loadLibc();
+const semPointer = koffi.pointer(koffi.opaque());
+const timespec = koffi.struct({ tv_sec: 'long', tv_nsec: 'long' });
+interface Timespec {
+  tv_sec: number;
+  tv_nsec: number;
+}
+/** A `sem_t *`, as koffi hands it back (opaque; never dereferenced here). */
+type SemHandle = object | bigint;
+
+const semOpen = libc.func('sem_open', semPointer, ['str', 'int', '...']);
+const semPost = libc.func('sem_post', 'int', [semPointer]);
+const semTrywait = libc.func('sem_trywait', 'int', [semPointer]);
+const semClose = libc.func('sem_close', 'int', [semPointer]);
+const semUnlink = libc.func('sem_unlink', 'int', ['str']);
+const clockGettime = libc.func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))]);
+
+// The timed wait must not move with the wall clock. sem_clockwait (glibc >= 2.30) takes a
+// CLOCK_MONOTONIC deadline. Where it is absent (older glibc, musl) sem_timedwait takes a
+// CLOCK_REALTIME deadline: a wall-clock jump then stretches or shortens one bounded slice,
+// never the ack timeout itself, which is a monotonic timer on the JS side.
+interface TimedWait {
+  readonly clock: number;
+  readonly call: (sem: SemHandle, deadline: Timespec, done: (error: unknown, rc: number) => void) => void;
+}
+function bindTimedWait(): TimedWait {
+  try {
+    const fn = libc.func('sem_clockwait', 'int', [semPointer, 'int', koffi.pointer(timespec)]);
+    return {
+      clock: CLOCK_MONOTONIC,
+      call: (sem, deadline, done) => {
+        fn.async(sem, CLOCK_MONOTONIC, deadline, done);
+      },
+    };
+  } catch {
+    const fn = libc.func('sem_timedwait', 'int', [semPointer, koffi.pointer(timespec)]);
+    return {
+      clock: 0, // CLOCK_REALTIME
+      call: (sem, deadline, done) => {
+        fn.async(sem, deadline, done);
+      },
+    };
+  }
+}
+const timedWait = bindTimedWait();
+
+/** A Node-style system error for errno `errno` from `syscall` on semaphore `name`. */
+function errnoError(syscall: string, errno: number, name: string): Error {
+  const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+  return Object.assign(new Error(`${syscall} ${name} failed: ${code}`), {
+    errno: -errno,
+    code,
+    syscall,
+    path: name,
+  });
+}
+
+function deadlineAfter(ms: number): Timespec {
+  const now: Partial<Timespec> = {};
+  if (clockGettime(timedWait.clock, now) !== 0) {
+    throw errnoError('clock_gettime', koffi.errno(), String(timedWait.clock));
+  }
+  const nanos = (now.tv_nsec ?? 0) + Math.round(ms * 1e6);
+  return { tv_sec: (now.tv_sec ?? 0) + Math.floor(nanos / 1e9), tv_nsec: nanos % 1e9 };
+}
+
+class PosixSemaphore implements NativeSignal {
+  readonly name: string;
+  readonly #sem: SemHandle;
+
+  constructor(name: string, sem: SemHandle) {
+    this.name = name;
+    this.#sem = sem;
+  }
+
+  post(): void {
+    if (semPost(this.#sem) !== 0) {
+      const errno = koffi.errno();
+      throw new IoError(`cannot post semaphore ${this.name}`, { cause: errnoError('sem_post', errno, this.name) });
+    }
+  }
+
+  tryTake(): boolean {
+    for (;;) {
+      if (semTrywait(this.#sem) === 0) return true;
+      const errno = koffi.errno();
+      if (errno === EAGAIN) return false;
+      if (errno === EINTR) continue;
+      throw new IoError(`cannot take semaphore ${this.name}`, { cause: errnoError('sem_trywait', errno, this.name) });
+    }
+  }
+
+  waitSlice(sliceMs: number, done: (result: SliceResult) => void): void {
+    timedWait.call(this.#sem, deadlineAfter(sliceMs), (error: unknown, rc: number) => {
+      if (error !== null && error !== undefined) {
+        done({ acquired: false, error: error instanceof Error ? error : new Error('koffi async call failed', { cause: error }) });
+        return;
+      }
+      if (rc === 0) {
+        done({ acquired: true });
+        return;
+      }
+      // koffi restores the worker thread's errno around this callback.
+      const errno = koffi.errno();
+      if (errno === ETIMEDOUT || errno === EINTR) {
+        done({ acquired: false });
+        return;
+      }
+      done({
+        acquired: false,
+        error: new IoError(`cannot wait on semaphore ${this.name}`, { cause: errnoError('sem_clockwait', errno, this.name) }),
+      });
+    });
+  }
+
+  close(): void {
+    semClose(this.#sem);
+  }
+}
+
+function openSemaphore(name: string, mode: OpenMode): PosixSemaphore {
+  // 'fresh': the caller unlinked the name; O_EXCL guarantees this process created the
+  // semaphore, so its value is 0 and its mode 0600. A racing creator (EEXIST) is unlinked
+  // again, a bounded number of times.
+  const flags = mode === 'fresh' ? O_CREAT | O_EXCL : O_CREAT;
+  for (let attempt = 0; ; attempt++) {
+    const sem = semOpen(name, flags, 'uint32', MODE_0600, 'uint32', 0) as SemHandle | null;
+    if (sem !== null && sem !== 0n) return new PosixSemaphore(name, sem);
+    const errno = koffi.errno();
+    if (errno === EINTR) continue;
+    if (mode === 'fresh' && errno === EEXIST && attempt < 3) {
+      semUnlink(name);
+      continue;
+    }
+    throw new AckUnavailableError(`cannot open the POSIX named semaphore ${name} (${ERRNO_NAMES.get(errno) ?? errno})`, {
+      cause: errnoError('sem_open', errno, name),
+    });
+  }
+}
+
+/** POSIX named semaphores: counting, unlinkable. */
+export const posixBackend: AckBackend = {
+  isCounting: true,
+  canUnlink: true,
+  open: openSemaphore,
+  unlink(name: string): void {
+    if (semUnlink(name) === 0) return;
+    const errno = koffi.errno();
+    if (errno === ENOENT) return;
+    throw new IoError(`cannot unlink semaphore ${name}`, { cause: errnoError('sem_unlink', errno, name) });
+  },
+} satisfies AckBackend;

@@ -1,0 +1,175 @@
+// One named signal shared by every SignalPair of this process that uses the name, so there is
+// at most one outstanding native wait per named signal per process however many sends wait
+// (DESIGN.md: no libuv pool thread per waiting send). Internal: not exported from the package.
+import { addAbortListener } from 'node:events';
+import { RecipientAckTimeoutError } from '@ipcez/core';
+import type { AckBackend, NativeSignal, OpenMode, SliceResult } from './ack-backend.js';
+
+// A native wait runs on a libuv pool thread for at most this long, then returns to the event
+// loop and is re-armed if someone still waits. It bounds how long close() waits for the
+// thread; it adds no latency, because a post wakes the native wait at once.
+const SLICE_MS = 100;
+
+interface Waiter {
+  readonly owner: object;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+// name -> the signal new opens of that name share. An entry leaves the map when its name is
+// unlinked or started fresh (older holders keep their handle, on the old semaphore).
+const registry = new Map<string, SharedSignal>();
+
+// Lifecycle of one shared signal:
+//
+//   open (refs > 0) --last release()--> draining (slice outstanding) --slice returns--> closed
+//        \____________________________ no slice outstanding ____________________________/
+//
+// The native handle is closed only when no slice is outstanding, so a pool thread never
+// waits on a closed semaphore or event.
+export class SharedSignal {
+  readonly #native: NativeSignal;
+  readonly #requestedName: string;
+  #refs = 1;
+  readonly #waiters = new Set<Waiter>();
+  #isSliceOutstanding = false;
+  #onIdle: (() => void) | undefined;
+  #isClosed = false;
+
+  private constructor(requestedName: string, native: NativeSignal) {
+    this.#requestedName = requestedName;
+    this.#native = native;
+  }
+
+  /**
+   * Returns this process's shared signal for `name`, opening it if needed. `fresh` unlinks
+   * the name first where the backend can (POSIX), so the new signal starts at zero; where it
+   * cannot (Windows events), an existing signal is drained.
+   */
+  static acquire(backend: AckBackend, name: string, mode: OpenMode): SharedSignal {
+    if (mode === 'fresh' && backend.canUnlink) {
+      backend.unlink(name);
+      registry.delete(name);
+    }
+    const existing = registry.get(name);
+    if (existing !== undefined) {
+      existing.#refs++;
+      if (mode === 'fresh') existing.#native.tryTake();
+      return existing;
+    }
+    const shared = new SharedSignal(name, backend.open(name, mode));
+    registry.set(name, shared);
+    return shared;
+  }
+
+  /** Makes later opens of `name` in this process open it anew (it was unlinked). */
+  static forget(name: string): void {
+    registry.delete(name);
+  }
+
+  /** The OS name in use (on Windows, `Local\` after a fallback). */
+  get nativeName(): string {
+    return this.#native.name;
+  }
+
+  post(): void {
+    this.#native.post();
+  }
+
+  tryTake(): boolean {
+    return this.#native.tryTake();
+  }
+
+  /**
+   * Waits for one token, handed to waiters oldest first. Rejects with
+   * RecipientAckTimeoutError after `timeoutMs` (a libuv timer, on the monotonic clock), or
+   * with `signal.reason` on abort.
+   */
+  async wait(owner: object, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted();
+    // Fast path, only when nobody is queued, so tokens still go to the oldest waiter first.
+    if (this.#waiters.size === 0 && this.#native.tryTake()) return;
+    await new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        abortListener?.[Symbol.dispose]();
+        this.#waiters.delete(waiter);
+      };
+      const waiter: Waiter = {
+        owner,
+        resolve: () => {
+          settle();
+          resolve();
+        },
+        reject: (error: Error) => {
+          settle();
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiter.reject(new RecipientAckTimeoutError(timeoutMs));
+      }, timeoutMs);
+      const abortListener =
+        signal === undefined
+          ? undefined
+          : addAbortListener(signal, () => {
+              waiter.reject(signal.reason as Error);
+            });
+      this.#waiters.add(waiter);
+      this.#pump();
+    });
+  }
+
+  /** Rejects `owner`'s waiters with `error` and drops one reference; the last one closes. */
+  release(owner: object, error: Error): Promise<void> {
+    for (const waiter of [...this.#waiters]) if (waiter.owner === owner) waiter.reject(error);
+    this.#refs--;
+    if (this.#refs > 0) return Promise.resolve();
+    if (registry.get(this.#requestedName) === this) registry.delete(this.#requestedName);
+    if (!this.#isSliceOutstanding) {
+      this.#close();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.#onIdle = resolve;
+    });
+  }
+
+  #close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#native.close();
+  }
+
+  #pump(): void {
+    if (this.#isSliceOutstanding || this.#waiters.size === 0 || this.#refs === 0) return;
+    this.#isSliceOutstanding = true;
+    this.#native.waitSlice(SLICE_MS, (result) => {
+      this.#afterSlice(result);
+    });
+  }
+
+  #afterSlice(result: SliceResult): void {
+    this.#isSliceOutstanding = false;
+    if (result.error !== undefined) {
+      for (const waiter of [...this.#waiters]) waiter.reject(result.error);
+    } else if (result.acquired) {
+      const oldest = this.#waiters.values().next();
+      if (oldest.done === true) {
+        // Everyone timed out or aborted while the slice ran: give the token back, so the
+        // endpoint's count stays exact for the next waiter (here or in another process).
+        this.#native.post();
+      } else {
+        oldest.value.resolve();
+      }
+    }
+    if (this.#refs === 0) {
+      this.#close();
+      const onIdle = this.#onIdle;
+      this.#onIdle = undefined;
+      onIdle?.();
+      return;
+    }
+    this.#pump();
+  }
+}
