@@ -1,0 +1,536 @@
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type {
+  ConnectOptions,
+  Connection,
+  IpcezError,
+  ListenOptions,
+  Listener,
+  Transport,
+} from "@ipcez/core";
+import { MAX_MESSAGE_BYTES } from "@ipcez/framing";
+import { Collector } from "./collector.js";
+import {
+  STREAM_PARTIAL_FRAME_BYTES,
+  STREAM_PARTIAL_FRAME_PEER,
+} from "./peer-scripts.js";
+
+/** The "peer killed mid-frame" child process of a {@link ConformanceSubject}. */
+export interface PartialFramePeer {
+  /**
+   * ES module source run as `node --input-type=module -e <script> <endpoint>` (cwd: the
+   * transport's package directory, so its dependencies resolve). It must connect to the
+   * listener endpoint in `process.argv[1]`, send one whole message whose payload is the
+   * UTF-8 text `whole`, then part of a second frame, print a line `ready` on stdout once
+   * those bytes are with the OS, and stay alive until it is killed.
+   */
+  readonly script: string;
+  /** Bytes of the partial frame the script writes, if the error message must name them. */
+  readonly partialBytes?: number;
+}
+
+/** What a transport gives the conformance suite. */
+export interface ConformanceSubject {
+  /** The transport under test (connect, listen, kind, isSupported). */
+  readonly transport: Transport;
+  /**
+   * A fresh endpoint string, as a user would pass it, unique per call and short (Unix socket
+   * paths ≤ 107 bytes): a socket path, a pipe name, `ws://127.0.0.1:0/path`. The suite
+   * listens on it and connects to `listener.endpoint` (the resolved one, with the real port).
+   */
+  makeEndpoint(): string;
+  /**
+   * Whether to run the suite in this process; default `transport.isSupported()`. When false
+   * the suite is registered as skipped.
+   */
+  readonly isSupported?: boolean;
+  /**
+   * The child process for "a peer killed mid-frame". Default: a `node:net` client writing a
+   * partial length-prefixed frame ({@link STREAM_PARTIAL_FRAME_PEER}), right for the local
+   * transports; WebSocket supplies its own (a raw TCP client writing half a WebSocket frame).
+   */
+  readonly partialFramePeer?: PartialFramePeer;
+  /** Options added to every `connect` (e.g. a TLS CA for `wss:`). */
+  readonly connectOptions?: ConnectOptions;
+  /** Options added to every `listen`. */
+  readonly listenOptions?: ListenOptions;
+  /** Timeout of the heavy scenarios (100,000 messages, 4 MiB, many clients). Default 60 s. */
+  readonly heavyTimeoutMs?: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const text = (s: string): Uint8Array => encoder.encode(s);
+const str = (b: Uint8Array): string => decoder.decode(b);
+
+function pattern(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
+function u32(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+}
+
+function readU32(b: Uint8Array): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
+}
+
+/** Hands out a listener's accepted connections in order. */
+class Acceptor {
+  readonly #accepted: Connection[] = [];
+  readonly #waiters: ((connection: Connection) => void)[] = [];
+
+  constructor(listener: Listener) {
+    listener.connectionHandler((connection) => {
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter(connection);
+      else this.#accepted.push(connection);
+    });
+  }
+
+  next(): Promise<Connection> {
+    const connection = this.#accepted.shift();
+    if (connection) return Promise.resolve(connection);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+function resourceSnapshot(): string {
+  return process.getActiveResourcesInfo().slice().sort().join(",");
+}
+
+/**
+ * Registers the transport conformance suite (Vitest `describe`/`it` blocks) for one
+ * transport. Call it at the top level of the transport's `test/conformance.test.ts`.
+ *
+ * Every scenario listens with `subject.transport.listen(subject.makeEndpoint())`, connects
+ * to `listener.endpoint`, and closes everything it opened afterwards, also when it fails;
+ * after each scenario `process.getActiveResourcesInfo()` must be back to what it was before.
+ *
+ * @param name - the suite's title (e.g. `'unix'`).
+ * @param subject - {@link ConformanceSubject}.
+ * @example
+ * ```ts
+ * describeTransportConformance('unix', { transport: unixTransport, makeEndpoint: () => path.join(dir, `c${n++}.sock`) });
+ * ```
+ */
+export function describeTransportConformance(
+  name: string,
+  subject: ConformanceSubject,
+): void {
+  const supported = subject.isSupported ?? subject.transport.isSupported();
+  const heavy = subject.heavyTimeoutMs ?? 60_000;
+  const peer = subject.partialFramePeer ?? {
+    script: STREAM_PARTIAL_FRAME_PEER,
+    partialBytes: STREAM_PARTIAL_FRAME_BYTES,
+  };
+
+  describe.skipIf(!supported)(`${name}: transport conformance`, () => {
+    const listeners: Listener[] = [];
+    const connections: Connection[] = [];
+    const children: ChildProcess[] = [];
+    let before = "";
+
+    beforeEach(() => {
+      before = resourceSnapshot();
+    });
+
+    afterEach(async () => {
+      for (const child of children.splice(0)) {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill("SIGKILL");
+          await once(child, "exit");
+        }
+      }
+      await Promise.all(connections.splice(0).map((c) => c.close()));
+      await Promise.all(listeners.splice(0).map((l) => l.close()));
+      // No leaked handles: wait (bounded) for handle closes to land, then compare.
+      let after = resourceSnapshot();
+      for (let i = 0; i < 100 && after !== before; i++) {
+        await sleep(20);
+        after = resourceSnapshot();
+      }
+      expect(after, "active resources after the scenario").toBe(before);
+    });
+
+    async function listen(options: ListenOptions = {}): Promise<Listener> {
+      const listener = await subject.transport.listen(subject.makeEndpoint(), {
+        ...subject.listenOptions,
+        ...options,
+      });
+      listeners.push(listener);
+      return listener;
+    }
+
+    async function connect(
+      endpoint: string,
+      options: ConnectOptions = {},
+    ): Promise<Connection> {
+      const connection = await subject.transport.connect(endpoint, {
+        ...subject.connectOptions,
+        ...options,
+      });
+      connections.push(connection);
+      return connection;
+    }
+
+    async function pair(
+      listenOptions: ListenOptions = {},
+      connectOptions: ConnectOptions = {},
+    ): Promise<{ listener: Listener; client: Connection; server: Connection }> {
+      const listener = await listen(listenOptions);
+      const acceptor = new Acceptor(listener);
+      const client = await connect(listener.endpoint, connectOptions);
+      const server = await acceptor.next();
+      connections.push(server);
+      return { listener, client, server };
+    }
+
+    /** Echoes every message back on `connection`. */
+    function echo(connection: Connection): void {
+      connection.messageHandler((result) => {
+        if (result.ok) connection.send(result.message).catch(() => undefined);
+      });
+    }
+
+    it("accepts a connection: both ends open, with the transport kind and the resolved endpoint", async () => {
+      const listener = await listen();
+      expect(listener.isListening).toBe(true);
+      expect(listener.transport).toBe(subject.transport.kind);
+      expect(typeof listener.endpoint).toBe("string");
+      const iterator = listener[Symbol.asyncIterator]();
+      const client = await connect(listener.endpoint);
+      const accepted = await iterator.next();
+      expect(accepted.done).toBe(false);
+      const server = accepted.value as Connection;
+      connections.push(server);
+      for (const connection of [client, server]) {
+        expect(connection.state).toBe("open");
+        expect(connection.transport).toBe(subject.transport.kind);
+        expect(connection.bufferedAmount).toBe(0);
+        expect(connection.maxMessageBytes).toBe(MAX_MESSAGE_BYTES);
+      }
+      expect(client.endpoint).toBe(listener.endpoint);
+    });
+
+    it("echoes messages in both directions", async () => {
+      const { client, server } = await pair();
+      echo(server);
+      const atClient = new Collector(client);
+      await server.send(text("hello from the server"));
+      await client.send(text("ping"));
+      await atClient.until(2);
+      expect(atClient.messages.map(str)).toEqual([
+        "hello from the server",
+        "ping",
+      ]);
+    });
+
+    it(
+      "keeps the order of 100,000 messages sent without awaiting, echoed back under load",
+      async () => {
+        const { client, server } = await pair();
+        echo(server);
+        const atClient = new Collector(client);
+        const count = 100_000;
+        const sends: Promise<void>[] = [];
+        for (let i = 0; i < count; i++) sends.push(client.send(u32(i)));
+        await Promise.all(sends);
+        await atClient.until(count);
+        let inOrder = 0;
+        for (let i = 0; i < count; i++)
+          if (readU32(atClient.messages[i]!) === i) inOrder++;
+        expect(inOrder).toBe(count);
+      },
+      heavy,
+    );
+
+    it(
+      "carries messages of 0 bytes and of exactly 4 MiB, both ways",
+      async () => {
+        const { client, server } = await pair();
+        echo(server);
+        const atClient = new Collector(client);
+        const big = pattern(MAX_MESSAGE_BYTES, 11);
+        await Promise.all([
+          client.send(new Uint8Array(0)),
+          client.send(big),
+          client.send(new Uint8Array(0)),
+        ]);
+        await atClient.until(3);
+        expect(atClient.messages.map((m) => m.length)).toEqual([
+          0,
+          MAX_MESSAGE_BYTES,
+          0,
+        ]);
+        expect(sameBytes(atClient.messages[1]!, big)).toBe(true);
+      },
+      heavy,
+    );
+
+    it("rejects a send over the limit with FrameTooLargeError and stays usable", async () => {
+      const { client, server } = await pair();
+      const atServer = new Collector(server);
+      await expect(
+        client.send(new Uint8Array(MAX_MESSAGE_BYTES + 1)),
+      ).rejects.toMatchObject({
+        code: "IPCEZ_ERR_FRAME_TOO_LARGE",
+        size: MAX_MESSAGE_BYTES + 1,
+        limit: MAX_MESSAGE_BYTES,
+      });
+      await client.send(text("still fine"));
+      await atServer.until(1);
+      expect(atServer.messages.map(str)).toEqual(["still fine"]);
+      expect(client.state).toBe("open");
+    });
+
+    it("closes a connection that receives a message over its limit, reporting one FrameTooLargeError", async () => {
+      const { client, server } = await pair({ maxMessageBytes: 1024 });
+      expect(server.maxMessageBytes).toBe(1024);
+      const atServer = new Collector(server);
+      const atClient = new Collector(client);
+      await client.send(text("small"));
+      client.send(new Uint8Array(2000)).catch(() => undefined);
+      const error = await atServer.ended;
+      expect(error).toMatchObject({
+        code: "IPCEZ_ERR_FRAME_TOO_LARGE",
+        size: 2000,
+        limit: 1024,
+      });
+      expect(atServer.messages.map(str)).toEqual(["small"]);
+      expect(await atClient.ended).toMatchObject({
+        code: "IPCEZ_ERR_CONNECTION_LOST",
+      });
+      expect(atServer.errors).toHaveLength(1);
+      expect(atClient.errors).toHaveLength(1);
+    });
+
+    it(
+      "serves many concurrent clients, each getting its own echoes",
+      async () => {
+        const listener = await listen();
+        listener.connectionHandler((connection) => {
+          connections.push(connection);
+          echo(connection);
+        });
+        const clients = await Promise.all(
+          Array.from({ length: 24 }, () => connect(listener.endpoint)),
+        );
+        await Promise.all(
+          clients.map(async (client, id) => {
+            const at = new Collector(client);
+            for (let i = 0; i < 50; i++) void client.send(text(`${id}:${i}`));
+            await at.until(50);
+            expect(at.messages.map(str)).toEqual(
+              Array.from({ length: 50 }, (_, i) => `${id}:${i}`),
+            );
+          }),
+        );
+      },
+      heavy,
+    );
+
+    it(
+      "reports a peer process killed mid-frame as one ConnectionLostError, with nothing partial delivered",
+      async () => {
+        const listener = await listen();
+        const acceptor = new Acceptor(listener);
+        const child = spawn(
+          process.execPath,
+          ["--input-type=module", "-e", peer.script, listener.endpoint],
+          {
+            stdio: ["ignore", "pipe", "inherit"],
+          },
+        );
+        children.push(child);
+        const server = await acceptor.next();
+        connections.push(server);
+        const atServer = new Collector(server);
+        let out = "";
+        child.stdout.setEncoding("utf8");
+        for await (const chunk of child.stdout) {
+          out += chunk as string;
+          if (out.includes("ready")) break;
+        }
+        await atServer.until(1);
+        child.kill("SIGKILL");
+        const error = await atServer.ended;
+        expect(error.code).toBe("IPCEZ_ERR_CONNECTION_LOST");
+        expect(["peer-closed", "reset"]).toContain(
+          (error as IpcezError & { reason: string }).reason,
+        );
+        if (peer.partialBytes !== undefined)
+          expect(error.message).toContain(`${peer.partialBytes} bytes`);
+        expect(atServer.messages.map(str)).toEqual(["whole"]);
+        expect(atServer.errors).toHaveLength(1);
+        await sleep(20);
+        expect(atServer.resultsAfterEnd).toBe(0);
+      },
+      heavy,
+    );
+
+    it("close() is idempotent: same promise, one terminal result, no error on repeat", async () => {
+      const { listener, client, server } = await pair();
+      const atClient = new Collector(client);
+      const atServer = new Collector(server);
+      const closing = client.close();
+      expect(client.close()).toBe(closing);
+      await closing;
+      await client.close();
+      client.destroy();
+      expect(client.state).toBe("closed");
+      expect(await atClient.ended).toMatchObject({
+        code: "IPCEZ_ERR_CONNECTION_LOST",
+        reason: "local-close",
+      });
+      expect(await atServer.ended).toMatchObject({
+        code: "IPCEZ_ERR_CONNECTION_LOST",
+        reason: "peer-closed",
+      });
+      expect(atClient.errors).toHaveLength(1);
+      const listenerClosing = listener.close();
+      expect(listener.close()).toBe(listenerClosing);
+      await listenerClosing;
+      expect(listener.isListening).toBe(false);
+      await expect(client.send(text("late"))).rejects.toMatchObject({
+        code: "IPCEZ_ERR_CONNECTION_LOST",
+      });
+    });
+
+    it("delivers everything sent before a graceful close, then the peer sees peer-closed", async () => {
+      const { client, server } = await pair();
+      const atServer = new Collector(server);
+      void client.send(text("a"));
+      void client.send(pattern(200_000, 3));
+      void client.send(text("z"));
+      await client.close();
+      expect(await atServer.ended).toMatchObject({ reason: "peer-closed" });
+      expect(atServer.messages.map((m) => m.length)).toEqual([1, 200_000, 1]);
+    });
+
+    it("rejects pending sends with ConnectionLostError when the connection is destroyed, and later sends too", async () => {
+      const { client } = await pair();
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 16; i++)
+        sends.push(client.send(new Uint8Array(512 * 1024)));
+      client.destroy();
+      const results = await Promise.allSettled(sends);
+      const rejected = results.filter(
+        (r): r is PromiseRejectedResult => r.status === "rejected",
+      );
+      expect(rejected.length).toBeGreaterThan(0);
+      for (const r of rejected)
+        expect(r.reason).toMatchObject({ code: "IPCEZ_ERR_CONNECTION_LOST" });
+      await expect(client.send(text("late"))).rejects.toMatchObject({
+        code: "IPCEZ_ERR_CONNECTION_LOST",
+      });
+    });
+
+    it("rejects pending sends with ConnectionLostError when the peer goes away", async () => {
+      const { client, server } = await pair();
+      // The server never reads (no handler, reading pauses at its high-water mark), so the
+      // client's queue fills; then the server connection is destroyed.
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 32; i++)
+        sends.push(client.send(new Uint8Array(512 * 1024)));
+      await sleep(50);
+      server.destroy();
+      const results = await Promise.allSettled(sends);
+      const rejected = results.filter(
+        (r): r is PromiseRejectedResult => r.status === "rejected",
+      );
+      expect(rejected.length).toBeGreaterThan(0);
+      for (const r of rejected)
+        expect(r.reason).toMatchObject({ code: "IPCEZ_ERR_CONNECTION_LOST" });
+    });
+
+    it("rejects connect with the abort reason when the signal is aborted before or during the attempt", async () => {
+      const listener = await listen();
+      const early = new Error("aborted early");
+      await expect(
+        connect(listener.endpoint, { signal: AbortSignal.abort(early) }),
+      ).rejects.toBe(early);
+      const controller = new AbortController();
+      const late = new Error("aborted during connect");
+      const attempt = connect(listener.endpoint, { signal: controller.signal });
+      controller.abort(late);
+      await expect(attempt).rejects.toBe(late);
+    });
+
+    it("fails to connect where no server listens with IoError IPCEZ_ERR_IO and the OS code reachable", async () => {
+      const listener = await listen();
+      const endpoint = listener.endpoint;
+      await listener.close();
+      const error = await connect(endpoint).then(
+        () => undefined,
+        (e: unknown) => e as IpcezError & { osCode?: string; cause?: unknown },
+      );
+      expect(error).toBeDefined();
+      expect(error!.code).toBe("IPCEZ_ERR_IO");
+      expect(typeof error!.osCode).toBe("string");
+      expect(error!.cause).toBeInstanceOf(Error);
+    });
+
+    it("refuses to listen where a live server answers, with EndpointInUseError, leaving that server working", async () => {
+      const { listener, client, server } = await pair();
+      await expect(
+        subject.transport.listen(listener.endpoint, subject.listenOptions),
+      ).rejects.toMatchObject({
+        code: "IPCEZ_ERR_ENDPOINT_IN_USE",
+      });
+      echo(server);
+      const atClient = new Collector(client);
+      await client.send(text("still served"));
+      await atClient.until(1);
+      const another = await connect(listener.endpoint);
+      expect(another.state).toBe("open");
+    });
+
+    it("keeps messages that arrive before the handler is set, then delivers them in order and one end", async () => {
+      const { client, server } = await pair();
+      await client.send(text("1"));
+      await client.send(text("2"));
+      await client.send(text("3"));
+      await client.close();
+      await sleep(50);
+      const atServer = new Collector(server);
+      await atServer.ended;
+      expect(atServer.messages.map(str)).toEqual(["1", "2", "3"]);
+      expect(atServer.errors).toHaveLength(1);
+      expect(atServer.errors[0]).toMatchObject({
+        code: "IPCEZ_ERR_CONNECTION_LOST",
+        reason: "peer-closed",
+      });
+      await sleep(20);
+      expect(atServer.resultsAfterEnd).toBe(0);
+    });
+
+    it("closes the accepted connections when the listener closes, and ends listener iteration", async () => {
+      const listener = await listen();
+      const iterator = listener[Symbol.asyncIterator]();
+      const client = await connect(listener.endpoint);
+      const accepted = await iterator.next();
+      const server = accepted.value as Connection;
+      const atClient = new Collector(client);
+      await listener.close();
+      expect(server.state).toBe("closed");
+      expect(await atClient.ended).toMatchObject({
+        code: "IPCEZ_ERR_CONNECTION_LOST",
+      });
+      expect((await iterator.next()).done).toBe(true);
+    });
+  });
+}
