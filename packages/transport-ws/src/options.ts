@@ -1,0 +1,203 @@
+import { DEFAULT_HIGH_WATER_MARK, invalidArgError } from '@ipcez/core';
+import type { ConnectOptions, ListenOptions } from '@ipcez/core';
+import { resolveMaxMessageBytes } from '@ipcez/framing';
+import { describe } from './ws-connection.js';
+
+/** PEM text or DER/PEM bytes: one item or a list. */
+export type TlsMaterial = string | Uint8Array | readonly (string | Uint8Array)[];
+
+/** Default interval between keepalive pings, in milliseconds: 30 s. */
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
+
+/** Default time the graceful close waits for the closing handshake before aborting: 10 s. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
+/** Options shared by the client and the listener's accepted connections. */
+export interface WsConnectionOptions {
+  /**
+   * Interval between keepalive pings in milliseconds (default 30 000). `0` turns keepalive
+   * off. A peer that answers none of them (a frozen process, a vanished network) within
+   * `keepaliveTimeoutMs` ends the connection with `ConnectionLostError('keepalive-timeout')`.
+   * Any message received also counts as a sign of life. Node only: browsers cannot send pings
+   * (they do answer the listener's).
+   */
+  readonly keepaliveIntervalMs?: number;
+  /** How long to wait for the pong after a ping, in milliseconds (default: `keepaliveIntervalMs`). */
+  readonly keepaliveTimeoutMs?: number;
+  /**
+   * How long a graceful `close()` waits for queued sends and the closing handshake before
+   * aborting the socket, in milliseconds (default 10 000).
+   */
+  readonly closeTimeoutMs?: number;
+  /**
+   * Negotiate permessage-deflate compression (default `false`: off). Node only; a browser
+   * always offers it, and the listener decides.
+   */
+  readonly perMessageDeflate?: boolean;
+}
+
+/**
+ * Options of `connectWs` (and `wsTransport.connect`). The TLS options apply to `wss://`
+ * endpoints and, like `headers`, are Node-only: in a browser they throw `IPCEZ_ERR_INVALID_ARG`,
+ * because the page's WebSocket uses the browser's own trust store and cookies.
+ */
+export interface WsConnectOptions extends ConnectOptions, WsConnectionOptions {
+  /** Extra HTTP headers for the opening handshake (e.g. `authorization`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Certificate authorities to trust instead of the system's (e.g. a self-signed certificate). */
+  readonly ca?: TlsMaterial;
+  /** Client certificate chain (PEM), for listeners that require one. */
+  readonly cert?: TlsMaterial;
+  /** Private key of the client certificate (PEM). */
+  readonly key?: TlsMaterial;
+  /** Passphrase of `key`. */
+  readonly passphrase?: string;
+  /**
+   * Verify the server certificate (default `true`). `false` accepts any certificate, which
+   * defeats TLS against an active attacker: for tests only; prefer `ca`.
+   */
+  readonly rejectUnauthorized?: boolean;
+  /** TLS server name (SNI) and the name the certificate is checked against; default: the URL host. */
+  readonly servername?: string;
+}
+
+/** Options of `listenWs` (and `wsTransport.listen`). */
+export interface WsListenOptions extends ListenOptions, WsConnectionOptions {
+  /** Server certificate chain (PEM). Required for `wss://`. */
+  readonly cert?: TlsMaterial;
+  /** Private key of `cert` (PEM). Required for `wss://`. */
+  readonly key?: TlsMaterial;
+  /** Passphrase of `key`. */
+  readonly passphrase?: string;
+  /** Certificate authorities that client certificates must chain to (with `requestClientCert`). */
+  readonly ca?: TlsMaterial;
+  /**
+   * Require every client to present a certificate that chains to `ca` (mutual TLS); clients
+   * without one fail the TLS handshake. Default `false`.
+   */
+  readonly requestClientCert?: boolean;
+}
+
+/** Connection settings after validation. Module-private. */
+export interface ResolvedConnectionOptions {
+  readonly maxMessageBytes: number;
+  readonly highWaterMark: number;
+  readonly keepaliveIntervalMs: number;
+  readonly keepaliveTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  readonly perMessageDeflate: boolean;
+  readonly signal: AbortSignal | undefined;
+}
+
+function checkObject(value: unknown, name: string): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw invalidArgError(`${name} must be an object, got ${describe(value)}`);
+  }
+}
+
+function checkMs(value: unknown, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw invalidArgError(`${name} must be a number, got ${describe(value)}`);
+  // setTimeout's limit: larger delays fire at once.
+  if (!Number.isSafeInteger(value) || value < min || value > 2_147_483_647) {
+    throw invalidArgError(`${name} must be an integer from ${min} to 2147483647, got ${value}`, 'range');
+  }
+  return value;
+}
+
+function checkBoolean(value: unknown, name: string): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw invalidArgError(`${name} must be a boolean, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Validates the TLS material options (strings, byte arrays, or lists of them). Module-private. */
+export function checkTlsMaterial(value: unknown, name: string): void {
+  if (value === undefined) return;
+  const items: readonly unknown[] = Array.isArray(value) ? value : [value];
+  for (const item of items) {
+    if (typeof item !== 'string' && !(item instanceof Uint8Array)) {
+      throw invalidArgError(`${name} must be a string, a Uint8Array, or a list of them; got ${describe(item)}`);
+    }
+  }
+}
+
+/** Validates a string option. Module-private. */
+export function checkString(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== 'string') {
+    throw invalidArgError(`${name} must be a string, got ${describe(value)}`);
+  }
+}
+
+/** Validates a headers option. Module-private. */
+export function checkHeaders(value: unknown): void {
+  checkObject(value, 'options.headers');
+  if (value === undefined) return;
+  for (const [name, header] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof header !== 'string') {
+      throw invalidArgError(`options.headers[${JSON.stringify(name)}] must be a string, got ${describe(header)}`);
+    }
+  }
+}
+
+/**
+ * Validates the options every WebSocket connection takes, once, into their resolved form.
+ * Module-private.
+ *
+ * @throws TypeError/RangeError (`IPCEZ_ERR_INVALID_ARG`) for a bad option.
+ */
+export function resolveConnectionOptions(options: unknown): ResolvedConnectionOptions {
+  checkObject(options, 'options');
+  const o = (options ?? {}) as WsConnectOptions & WsListenOptions;
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw invalidArgError(`options.signal must be an AbortSignal, got ${describe(o.signal)}`);
+  }
+  let maxMessageBytes: number;
+  try {
+    maxMessageBytes = resolveMaxMessageBytes(o.maxMessageBytes);
+  } catch (error) {
+    if (typeof o.maxMessageBytes !== 'number') {
+      throw invalidArgError(`options.maxMessageBytes must be a number, got ${describe(o.maxMessageBytes)}`);
+    }
+    throw error;
+  }
+  const highWaterMark = checkMs(o.highWaterMark, 'options.highWaterMark', 1) ?? DEFAULT_HIGH_WATER_MARK;
+  const keepaliveIntervalMs =
+    checkMs(o.keepaliveIntervalMs, 'options.keepaliveIntervalMs', 0) ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
+  const keepaliveTimeoutMs = checkMs(o.keepaliveTimeoutMs, 'options.keepaliveTimeoutMs', 1) ?? keepaliveIntervalMs;
+  const closeTimeoutMs = checkMs(o.closeTimeoutMs, 'options.closeTimeoutMs', 1) ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  const perMessageDeflate = checkBoolean(o.perMessageDeflate, 'options.perMessageDeflate') ?? false;
+  return {
+    maxMessageBytes,
+    highWaterMark,
+    keepaliveIntervalMs,
+    keepaliveTimeoutMs: keepaliveTimeoutMs === 0 ? 1 : keepaliveTimeoutMs,
+    closeTimeoutMs,
+    perMessageDeflate,
+    signal: o.signal,
+  };
+}
+
+/** Validates the Node client's TLS and header options. Module-private. */
+export function checkClientOptions(options: WsConnectOptions): void {
+  checkHeaders(options.headers);
+  checkTlsMaterial(options.ca, 'options.ca');
+  checkTlsMaterial(options.cert, 'options.cert');
+  checkTlsMaterial(options.key, 'options.key');
+  checkString(options.passphrase, 'options.passphrase');
+  checkString(options.servername, 'options.servername');
+  checkBoolean(options.rejectUnauthorized, 'options.rejectUnauthorized');
+}
+
+/** Validates the listener's TLS options. Module-private. */
+export function checkListenerOptions(options: WsListenOptions): void {
+  checkTlsMaterial(options.cert, 'options.cert');
+  checkTlsMaterial(options.key, 'options.key');
+  checkTlsMaterial(options.ca, 'options.ca');
+  checkString(options.passphrase, 'options.passphrase');
+  checkBoolean(options.requestClientCert, 'options.requestClientCert');
+  if (options.beforeBind !== undefined && typeof options.beforeBind !== 'function') {
+    throw invalidArgError(`options.beforeBind must be a function, got ${describe(options.beforeBind)}`);
+  }
+}
