@@ -11,6 +11,13 @@ export type SliceResult = { readonly acquired: boolean; readonly error?: undefin
 export interface NativeSignal {
   /** The OS name actually used (on Windows, `Local\` after a fallback). */
   readonly name: string;
+  /**
+   * Identifies the OS object within this process: two opens that reach the same object give
+   * the same identity. POSIX: the `sem_t *` address (glibc maps one name + inode once per
+   * process, so a name unlinked and created anew by another process gets a new identity).
+   * Windows: the name (an event cannot be unlinked, so a name held open is one object).
+   */
+  readonly identity: string;
   /** Posts one token. Never blocks. Throws an `IoError` on an OS failure. */
   post(): void;
   /** Takes one token if there is one. Never blocks. Throws an `IoError` on an OS failure. */

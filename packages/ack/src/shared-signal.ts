@@ -16,8 +16,9 @@ interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
-// name -> the signal new opens of that name share. An entry leaves the map when its name is
-// unlinked or started fresh (older holders keep their handle, on the old semaphore).
+// identity (see NativeSignal.identity) -> the one SharedSignal of this process for that OS
+// object. Keyed by the object, not the name: after another process unlinks and recreates a
+// name, a new open here reaches the new object, while older holders keep the old one.
 const registry = new Map<string, SharedSignal>();
 
 // Lifecycle of one shared signal:
@@ -29,42 +30,36 @@ const registry = new Map<string, SharedSignal>();
 // waits on a closed semaphore or event.
 export class SharedSignal {
   readonly #native: NativeSignal;
-  readonly #requestedName: string;
   #refs = 1;
   readonly #waiters = new Set<Waiter>();
   #isSliceOutstanding = false;
   #onIdle: (() => void) | undefined;
   #isClosed = false;
 
-  private constructor(requestedName: string, native: NativeSignal) {
-    this.#requestedName = requestedName;
+  private constructor(native: NativeSignal) {
     this.#native = native;
   }
 
   /**
-   * Returns this process's shared signal for `name`, opening it if needed. `fresh` unlinks
-   * the name first where the backend can (POSIX), so the new signal starts at zero; where it
-   * cannot (Windows events), an existing signal is drained.
+   * Returns this process's shared signal for `name`, opening it. `fresh` unlinks the name
+   * first where the backend can (POSIX), so the new signal starts at zero; where it cannot
+   * (Windows events), the signal is drained.
    */
   static acquire(backend: AckBackend, name: string, mode: OpenMode): SharedSignal {
-    if (mode === 'fresh' && backend.canUnlink) {
-      backend.unlink(name);
-      registry.delete(name);
+    if (mode === 'fresh' && backend.canUnlink) backend.unlink(name);
+    const native = backend.open(name, mode);
+    const existing = registry.get(native.identity);
+    if (existing === undefined) {
+      const shared = new SharedSignal(native);
+      registry.set(native.identity, shared);
+      return shared;
     }
-    const existing = registry.get(name);
-    if (existing !== undefined) {
-      existing.#refs++;
-      if (mode === 'fresh') existing.#native.tryTake();
-      return existing;
-    }
-    const shared = new SharedSignal(name, backend.open(name, mode));
-    registry.set(name, shared);
-    return shared;
-  }
-
-  /** Makes later opens of `name` in this process open it anew (it was unlinked). */
-  static forget(name: string): void {
-    registry.delete(name);
+    // Same OS object as a signal this process already holds: share it (one native wait per
+    // signal) and drop the extra handle (glibc counts opens of one mapping).
+    native.close();
+    existing.#refs++;
+    if (mode === 'fresh') existing.#native.tryTake();
+    return existing;
   }
 
   /** The OS name in use (on Windows, `Local\` after a fallback). */
@@ -125,7 +120,7 @@ export class SharedSignal {
     for (const waiter of [...this.#waiters]) if (waiter.owner === owner) waiter.reject(error);
     this.#refs--;
     if (this.#refs > 0) return Promise.resolve();
-    if (registry.get(this.#requestedName) === this) registry.delete(this.#requestedName);
+    if (registry.get(this.#native.identity) === this) registry.delete(this.#native.identity);
     if (!this.#isSliceOutstanding) {
       this.#close();
       return Promise.resolve();

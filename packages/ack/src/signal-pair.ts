@@ -168,10 +168,8 @@ export class SignalPair implements AsyncDisposable {
    * @throws IoError (`IPCEZ_ERR_IO`) when the OS refuses (e.g. another user's semaphore).
    */
   unlink(): void {
-    for (const name of [this.names.ready, this.names.acked]) {
-      this.#backend.unlink(name);
-      if (this.#backend.canUnlink) SharedSignal.forget(name);
-    }
+    this.#backend.unlink(this.names.ready);
+    this.#backend.unlink(this.names.acked);
   }
 
   /**

@@ -99,10 +99,12 @@ function deadlineAfter(ms: number): Timespec {
 
 class PosixSemaphore implements NativeSignal {
   readonly name: string;
+  readonly identity: string;
   readonly #sem: SemHandle;
 
   constructor(name: string, sem: SemHandle) {
     this.name = name;
+    this.identity = `sem:${koffi.address(sem).toString(16)}`;
     this.#sem = sem;
   }
 

@@ -40,10 +40,12 @@ let hasReportedFallback = false;
 
 class Win32Event implements NativeSignal {
   readonly name: string;
+  readonly identity: string;
   readonly #handle: EventHandle;
 
   constructor(name: string, handle: EventHandle) {
     this.name = name;
+    this.identity = `event:${name}`;
     this.#handle = handle;
   }
 

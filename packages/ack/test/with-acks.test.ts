@@ -1,0 +1,135 @@
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { openSignalPair, withAcks } from '@ipcez/ack';
+import type { SignalPair } from '@ipcez/ack';
+import type { Connection, MessageResult } from '@ipcez/core';
+import { createStreamConnection } from '@ipcez/core/stream';
+import { isLinux, isWindows, uniqueEndpoint } from './helpers.js';
+
+const supported = isLinux || isWindows;
+const transport = isWindows ? 'pipe' : 'unix';
+
+/** Both ends of one real socket (or pipe) in this process, each framed, and both pairs. */
+interface Rig {
+  readonly endpoint: string;
+  readonly listenerPair: SignalPair;
+  readonly clientPair: SignalPair;
+  readonly server: Connection;
+  readonly client: Connection;
+}
+
+describe.runIf(supported)('withAcks over a real socket in one process', () => {
+  let dir: string | undefined;
+  let rig: Rig;
+  let netServer: net.Server;
+
+  beforeEach(async () => {
+    let endpoint = uniqueEndpoint('wrap');
+    if (isLinux) {
+      dir = mkdtempSync(join(tmpdir(), 'ipcez-'));
+      endpoint = join(dir, 'a.sock');
+    }
+    const listenerPair = await openSignalPair(endpoint, { role: 'listener' });
+    netServer = net.createServer();
+    netServer.listen(endpoint);
+    await once(netServer, 'listening');
+    const accepted = once(netServer, 'connection');
+    const socket = net.connect(endpoint);
+    await once(socket, 'connect');
+    const [serverSocket] = (await accepted) as [net.Socket];
+    const clientPair = await openSignalPair(endpoint);
+    rig = {
+      endpoint,
+      listenerPair,
+      clientPair,
+      server: createStreamConnection(serverSocket, { transport, endpoint }),
+      client: createStreamConnection(socket, { transport, endpoint, maxMessageBytes: 1024 }),
+    };
+  });
+
+  afterEach(async () => {
+    rig.client.destroy();
+    rig.server.destroy();
+    netServer.close();
+    rig.listenerPair.unlink();
+    await Promise.all([rig.listenerPair.close(), rig.clientPair.close()]);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a send resolves once the reading side acked it, and the reader gets the message', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    const server = withAcks(rig.server, rig.listenerPair);
+    const received: MessageResult[] = [];
+    server.messageHandler((r) => received.push(r));
+    await client.send(new Uint8Array([1, 2, 3]));
+    expect(received).toEqual([{ ok: true, message: new Uint8Array([1, 2, 3]) }]);
+  });
+
+  test('the reader takes "data ready", posts "data acked", then delivers', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    const server = withAcks(rig.server, rig.listenerPair);
+    const seen: { readyLeft: boolean }[] = [];
+    server.messageHandler((r) => {
+      if (!r.ok) return;
+      // By delivery time the reader has taken the sender's ready token and posted the ack.
+      seen.push({ readyLeft: rig.listenerPair.tryTakeReady() });
+    });
+    await client.send(new Uint8Array([9]));
+    expect(seen).toEqual([{ readyLeft: false }]);
+  });
+
+  test('messages read before a handler exists are kept and acked when delivered', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    const server = withAcks(rig.server, rig.listenerPair);
+    const sending = client.send(new Uint8Array([7]));
+    const received: Uint8Array[] = [];
+    setTimeout(() => {
+      server.messageHandler((r) => {
+        if (r.ok) received.push(r.message);
+      });
+    }, 50);
+    await sending;
+    expect(received).toEqual([new Uint8Array([7])]);
+  });
+
+  test('async iteration acks each message it yields', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    const server = withAcks(rig.server, rig.listenerPair);
+    const reading = (async () => {
+      const got: number[] = [];
+      for await (const message of server) {
+        got.push(message[0]!);
+        if (got.length === 3) break;
+      }
+      return got;
+    })();
+    for (const n of [1, 2, 3]) await client.send(new Uint8Array([n]));
+    expect(await reading).toEqual([1, 2, 3]);
+  });
+
+  test('a send over the size limit rejects with FrameTooLargeError and posts no "data ready"', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    await expect(client.send(new Uint8Array(2048))).rejects.toMatchObject({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE' });
+    expect(rig.listenerPair.tryTakeReady()).toBe(false);
+    expect(client.state).toBe('open');
+  });
+
+  test('closing the connection rejects a send still waiting for its ack with ConnectionLostError', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    // No reader acks: the send waits until the close.
+    const sending = client.send(new Uint8Array([1])).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await client.close();
+    expect(await sending).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
+    expect(client.state).toBe('closed');
+  });
+
+  test('rejects a bad ackTimeoutMs or pair with IPCEZ_ERR_INVALID_ARG', () => {
+    expect(() => withAcks(rig.client, rig.clientPair, { ackTimeoutMs: -5 })).toThrow(RangeError);
+    expect(() => withAcks(rig.client, Object.create(null) as SignalPair)).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }));
+  });
+});
