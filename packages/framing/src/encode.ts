@@ -121,5 +121,15 @@ export function encodeFrame(
   maxMessageBytes: number = MAX_MESSAGE_BYTES,
 ): readonly [header: Uint8Array, payload: Uint8Array] {
   if (!(payload instanceof Uint8Array)) throw invalidType('payload', payload);
-  return [encodeHeader(payload.length, maxMessageBytes), payload];
+  // Inlined encodeHeader: a typed array's length is always a valid length, so only the limit
+  // needs checking, and this runs once per message sent.
+  if (maxMessageBytes !== MAX_MESSAGE_BYTES) resolveMaxMessageBytes(maxMessageBytes);
+  const length = payload.length;
+  if (length > maxMessageBytes) throw new FrameTooLargeError(length, maxMessageBytes, 'sent');
+  const header = new Uint8Array(HEADER_BYTES);
+  header[0] = length >>> 24;
+  header[1] = (length >>> 16) & 0xff;
+  header[2] = (length >>> 8) & 0xff;
+  header[3] = length & 0xff;
+  return [header, payload];
 }

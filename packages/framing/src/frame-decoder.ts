@@ -129,71 +129,110 @@ export class FrameDecoder {
     if (!(chunk instanceof Uint8Array)) throw invalidType('chunk', chunk);
     const messages: Uint8Array[] = [];
     const end = chunk.length;
-    let offset = 0;
-    while (offset < end) {
-      if (this.#state === 'header') {
-        let length: number;
-        if (this.#headerFill === 0 && end - offset >= HEADER_BYTES) {
-          // Fast path: the whole header lies in this chunk.
-          length =
-            ((chunk[offset]! << 24) |
-              (chunk[offset + 1]! << 16) |
-              (chunk[offset + 2]! << 8) |
-              chunk[offset + 3]!) >>>
-            0;
-          offset += HEADER_BYTES;
-        } else {
-          const take = Math.min(HEADER_BYTES - this.#headerFill, end - offset);
-          this.#header.set(chunk.subarray(offset, offset + take), this.#headerFill);
-          this.#headerFill += take;
-          offset += take;
-          if (this.#headerFill < HEADER_BYTES) break;
-          this.#headerFill = 0;
-          const h = this.#header;
-          length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
-        }
-        if (length > this.#limit) {
-          this.#state = 'failed';
-          this.#error = new FrameTooLargeError(length, this.#limit, 'announced');
-          if (messages.length === 0) throw this.#error;
-          return messages;
-        }
-        if (end - offset >= length) {
-          // The whole payload lies in this chunk: hand out a view, no copy. Built on the
-          // chunk's ArrayBuffer rather than with `subarray`, so a Buffer chunk still yields a
-          // plain Uint8Array (the same type a copied message has) and no species lookup runs.
-          messages.push(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
-          offset += length;
-          continue;
-        }
+    // 1. Finish the frame that earlier chunks left incomplete, if any.
+    let offset = this.#state === 'body' || this.#headerFill > 0 ? this.#resume(chunk, messages) : 0;
+    // 2. Whole frames inside this chunk: views only. This loop is the hot path for small
+    //    messages, so it reads the chunk's fields once and touches no decoder state.
+    const buffer = chunk.buffer;
+    const base = chunk.byteOffset;
+    const limit = this.#limit;
+    // After step 1 either the chunk is used up or the decoder is at a frame boundary.
+    while (end - offset >= HEADER_BYTES) {
+      const length =
+        ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>>
+        0;
+      if (length > limit) {
+        const error = this.#fail(length);
+        if (messages.length === 0) throw error;
+        return messages; // the error is reported by `error` and thrown by the next push
+      }
+      const start = offset + HEADER_BYTES;
+      if (end - start < length) {
+        // The payload continues in later chunks.
         this.#state = 'body';
         this.#length = length;
         this.#bodyFill = 0;
         this.#body = undefined;
-        continue;
+        offset = start;
+        break;
       }
-      // state === 'body'. If the header ended exactly at the end of an earlier chunk and
-      // this chunk holds the whole payload (common when a sender writes header and payload
-      // separately), a view will do; otherwise the payload spans chunks: copy it once into
-      // its own buffer, allocated only now that body bytes are here.
-      if (this.#bodyFill === 0 && end - offset >= this.#length) {
-        messages.push(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, this.#length));
-        offset += this.#length;
-        this.#state = 'header';
-        continue;
-      }
-      const body = (this.#body ??= new Uint8Array(this.#length));
-      const take = Math.min(this.#length - this.#bodyFill, end - offset);
-      body.set(chunk.subarray(offset, offset + take), this.#bodyFill);
-      this.#bodyFill += take;
-      offset += take;
-      if (this.#bodyFill === this.#length) {
-        messages.push(body);
-        this.#body = undefined;
-        this.#bodyFill = 0;
-        this.#state = 'header';
+      // Built on the chunk's ArrayBuffer rather than with `subarray`, so a Buffer chunk still
+      // yields a plain Uint8Array (the type a copied message has) and no species lookup runs.
+      messages.push(new Uint8Array(buffer, base + start, length));
+      offset = start + length;
+    }
+    // 3. Keep the incomplete rest: the start of a payload, or fewer than 4 header bytes.
+    if (offset < end) {
+      if (this.#state === 'body') {
+        // Allocated only now that payload bytes are here, and never above the limit.
+        const body = (this.#body = new Uint8Array(this.#length));
+        body.set(chunk.subarray(offset, end), 0);
+        this.#bodyFill = end - offset;
+      } else {
+        this.#header.set(chunk.subarray(offset, end), 0);
+        this.#headerFill = end - offset;
       }
     }
     return messages;
+  }
+
+  /**
+   * Continues a frame split over earlier chunks with the start of `chunk`; returns how many
+   * bytes of `chunk` it used (all of them while the frame is still incomplete).
+   */
+  #resume(chunk: Uint8Array, messages: Uint8Array[]): number {
+    const end = chunk.length;
+    let offset = 0;
+    if (this.#state === 'header') {
+      const fill = this.#headerFill;
+      const take = Math.min(HEADER_BYTES - fill, end);
+      this.#header.set(chunk.subarray(0, take), fill);
+      offset = take;
+      if (fill + take < HEADER_BYTES) {
+        this.#headerFill = fill + take;
+        return offset;
+      }
+      this.#headerFill = 0;
+      const h = this.#header;
+      const length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+      // Nothing was completed yet in this push, so the error is thrown at once.
+      if (length > this.#limit) throw this.#fail(length);
+      this.#state = 'body';
+      this.#length = length;
+      this.#bodyFill = 0;
+      this.#body = undefined;
+    }
+    const length = this.#length;
+    const fill = this.#bodyFill;
+    if (fill === 0 && end - offset >= length) {
+      // The header ended exactly at the end of an earlier chunk (common when a sender
+      // writes header and payload separately) and this chunk holds the whole payload.
+      messages.push(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
+      this.#state = 'header';
+      return offset + length;
+    }
+    // The header may have used up the chunk; then nothing is allocated yet.
+    if (offset === end) return end;
+    // The payload spans chunks: copy it once into its own buffer, allocated only now that
+    // payload bytes are here.
+    const body = (this.#body ??= new Uint8Array(length));
+    const take = Math.min(length - fill, end - offset);
+    body.set(chunk.subarray(offset, offset + take), fill);
+    if (fill + take < length) {
+      this.#bodyFill = fill + take;
+      return end;
+    }
+    messages.push(body);
+    this.#body = undefined;
+    this.#bodyFill = 0;
+    this.#state = 'header';
+    return offset + take;
+  }
+
+  /** Fails the decoder, for good, on a header announcing `length` bytes. */
+  #fail(length: number): FrameTooLargeError {
+    this.#state = 'failed';
+    this.#body = undefined;
+    return (this.#error = new FrameTooLargeError(length, this.#limit, 'announced'));
   }
 }

@@ -246,6 +246,11 @@ describe('FrameDecoder limits and hostile headers', () => {
     const decoder = new FrameDecoder();
     const { sizes } = recordAllocations(() => decoder.push(header(MAX_MESSAGE_BYTES)));
     expect(sizes.filter((size) => size > 4)).toEqual([]);
+    const split = new FrameDecoder();
+    const parts = [Uint8Array.of(0x00, 0x40), Uint8Array.of(0x00, 0x00)];
+    const { sizes: splitSizes } = recordAllocations(() => parts.map((part) => split.push(part)));
+    expect(splitSizes.filter((size) => size > 4)).toEqual([]);
+    expect(split.bufferedBytes).toBe(4);
   });
 
   it('rejects random over-limit headers after random valid messages, under random chunkings, never holding or allocating more than the limit', () => {
