@@ -1,4 +1,4 @@
-import type { Connection, IpcezError, MessageResult } from "@ipcez/core";
+import type { Connection, IpcezError, MessageResult } from '@ipcez/core';
 
 /**
  * Sets a connection's one message handler and records what it gets: the messages in order,
@@ -45,12 +45,7 @@ export class Collector {
       this.ended.then(
         (error) => {
           if (this.messages.length < count) {
-            reject(
-              new Error(
-                `connection ended after ${this.messages.length} of ${count} messages`,
-                { cause: error },
-              ),
-            );
+            reject(new Error(`connection ended after ${this.messages.length} of ${count} messages`, { cause: error }));
           }
         },
         () => undefined,

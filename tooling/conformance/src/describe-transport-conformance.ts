@@ -1,22 +1,12 @@
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type {
-  ConnectOptions,
-  Connection,
-  IpcezError,
-  ListenOptions,
-  Listener,
-  Transport,
-} from "@ipcez/core";
-import { MAX_MESSAGE_BYTES } from "@ipcez/framing";
-import { Collector } from "./collector.js";
-import {
-  STREAM_PARTIAL_FRAME_BYTES,
-  STREAM_PARTIAL_FRAME_PEER,
-} from "./peer-scripts.js";
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConnectOptions, Connection, IpcezError, ListenOptions, Listener, Transport } from '@ipcez/core';
+import { MAX_MESSAGE_BYTES } from '@ipcez/framing';
+import { Collector } from './collector.js';
+import { STREAM_PARTIAL_FRAME_BYTES, STREAM_PARTIAL_FRAME_PEER } from './peer-scripts.js';
 
 /** The "peer killed mid-frame" child process of a {@link ConformanceSubject}. */
 export interface PartialFramePeer {
@@ -73,9 +63,7 @@ function pattern(length: number, seed: number): Uint8Array {
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
-    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-  );
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 function u32(n: number): Uint8Array {
@@ -108,8 +96,20 @@ class Acceptor {
   }
 }
 
-function resourceSnapshot(): string {
-  return process.getActiveResourcesInfo().slice().sort().join(",");
+function resourceCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const name of process.getActiveResourcesInfo()) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return counts;
+}
+
+/** Resources active now beyond those active in `before` (one that went away is fine). */
+function leakedSince(before: Map<string, number>): string[] {
+  const leaked: string[] = [];
+  for (const [name, count] of resourceCounts()) {
+    const extra = count - (before.get(name) ?? 0);
+    if (extra > 0) leaked.push(`${name} x${extra}`);
+  }
+  return leaked;
 }
 
 /**
@@ -118,7 +118,7 @@ function resourceSnapshot(): string {
  *
  * Every scenario listens with `subject.transport.listen(subject.makeEndpoint())`, connects
  * to `listener.endpoint`, and closes everything it opened afterwards, also when it fails;
- * after each scenario `process.getActiveResourcesInfo()` must be back to what it was before.
+ * after each scenario `process.getActiveResourcesInfo()` must hold nothing it did not hold before.
  *
  * @param name - the suite's title (e.g. `'unix'`).
  * @param subject - {@link ConformanceSubject}.
@@ -127,10 +127,7 @@ function resourceSnapshot(): string {
  * describeTransportConformance('unix', { transport: unixTransport, makeEndpoint: () => path.join(dir, `c${n++}.sock`) });
  * ```
  */
-export function describeTransportConformance(
-  name: string,
-  subject: ConformanceSubject,
-): void {
+export function describeTransportConformance(name: string, subject: ConformanceSubject): void {
   const supported = subject.isSupported ?? subject.transport.isSupported();
   const heavy = subject.heavyTimeoutMs ?? 60_000;
   const peer = subject.partialFramePeer ?? {
@@ -142,28 +139,28 @@ export function describeTransportConformance(
     const listeners: Listener[] = [];
     const connections: Connection[] = [];
     const children: ChildProcess[] = [];
-    let before = "";
+    let before = new Map<string, number>();
 
     beforeEach(() => {
-      before = resourceSnapshot();
+      before = resourceCounts();
     });
 
     afterEach(async () => {
       for (const child of children.splice(0)) {
         if (child.exitCode === null && child.signalCode === null) {
-          child.kill("SIGKILL");
-          await once(child, "exit");
+          child.kill('SIGKILL');
+          await once(child, 'exit');
         }
       }
       await Promise.all(connections.splice(0).map((c) => c.close()));
       await Promise.all(listeners.splice(0).map((l) => l.close()));
       // No leaked handles: wait (bounded) for handle closes to land, then compare.
-      let after = resourceSnapshot();
-      for (let i = 0; i < 100 && after !== before; i++) {
+      let leaked = leakedSince(before);
+      for (let i = 0; i < 100 && leaked.length > 0; i++) {
         await sleep(20);
-        after = resourceSnapshot();
+        leaked = leakedSince(before);
       }
-      expect(after, "active resources after the scenario").toBe(before);
+      expect(leaked, 'resources active after the scenario that were not before it').toEqual([]);
     });
 
     async function listen(options: ListenOptions = {}): Promise<Listener> {
@@ -175,10 +172,7 @@ export function describeTransportConformance(
       return listener;
     }
 
-    async function connect(
-      endpoint: string,
-      options: ConnectOptions = {},
-    ): Promise<Connection> {
+    async function connect(endpoint: string, options: ConnectOptions = {}): Promise<Connection> {
       const connection = await subject.transport.connect(endpoint, {
         ...subject.connectOptions,
         ...options,
@@ -206,11 +200,11 @@ export function describeTransportConformance(
       });
     }
 
-    it("accepts a connection: both ends open, with the transport kind and the resolved endpoint", async () => {
+    it('accepts a connection: both ends open, with the transport kind and the resolved endpoint', async () => {
       const listener = await listen();
       expect(listener.isListening).toBe(true);
       expect(listener.transport).toBe(subject.transport.kind);
-      expect(typeof listener.endpoint).toBe("string");
+      expect(typeof listener.endpoint).toBe('string');
       const iterator = listener[Symbol.asyncIterator]();
       const client = await connect(listener.endpoint);
       const accepted = await iterator.next();
@@ -218,7 +212,7 @@ export function describeTransportConformance(
       const server = accepted.value as Connection;
       connections.push(server);
       for (const connection of [client, server]) {
-        expect(connection.state).toBe("open");
+        expect(connection.state).toBe('open');
         expect(connection.transport).toBe(subject.transport.kind);
         expect(connection.bufferedAmount).toBe(0);
         expect(connection.maxMessageBytes).toBe(MAX_MESSAGE_BYTES);
@@ -226,21 +220,18 @@ export function describeTransportConformance(
       expect(client.endpoint).toBe(listener.endpoint);
     });
 
-    it("echoes messages in both directions", async () => {
+    it('echoes messages in both directions', async () => {
       const { client, server } = await pair();
       echo(server);
       const atClient = new Collector(client);
-      await server.send(text("hello from the server"));
-      await client.send(text("ping"));
+      await server.send(text('hello from the server'));
+      await client.send(text('ping'));
       await atClient.until(2);
-      expect(atClient.messages.map(str)).toEqual([
-        "hello from the server",
-        "ping",
-      ]);
+      expect(atClient.messages.map(str)).toEqual(['hello from the server', 'ping']);
     });
 
     it(
-      "keeps the order of 100,000 messages sent without awaiting, echoed back under load",
+      'keeps the order of 100,000 messages sent without awaiting, echoed back under load',
       async () => {
         const { client, server } = await pair();
         echo(server);
@@ -251,92 +242,77 @@ export function describeTransportConformance(
         await Promise.all(sends);
         await atClient.until(count);
         let inOrder = 0;
-        for (let i = 0; i < count; i++)
-          if (readU32(atClient.messages[i]!) === i) inOrder++;
+        for (let i = 0; i < count; i++) if (readU32(atClient.messages[i]!) === i) inOrder++;
         expect(inOrder).toBe(count);
       },
       heavy,
     );
 
     it(
-      "carries messages of 0 bytes and of exactly 4 MiB, both ways",
+      'carries messages of 0 bytes and of exactly 4 MiB, both ways',
       async () => {
         const { client, server } = await pair();
         echo(server);
         const atClient = new Collector(client);
         const big = pattern(MAX_MESSAGE_BYTES, 11);
-        await Promise.all([
-          client.send(new Uint8Array(0)),
-          client.send(big),
-          client.send(new Uint8Array(0)),
-        ]);
+        await Promise.all([client.send(new Uint8Array(0)), client.send(big), client.send(new Uint8Array(0))]);
         await atClient.until(3);
-        expect(atClient.messages.map((m) => m.length)).toEqual([
-          0,
-          MAX_MESSAGE_BYTES,
-          0,
-        ]);
+        expect(atClient.messages.map((m) => m.length)).toEqual([0, MAX_MESSAGE_BYTES, 0]);
         expect(sameBytes(atClient.messages[1]!, big)).toBe(true);
       },
       heavy,
     );
 
-    it("rejects a send over the limit with FrameTooLargeError and stays usable", async () => {
+    it('rejects a send over the limit with FrameTooLargeError and stays usable', async () => {
       const { client, server } = await pair();
       const atServer = new Collector(server);
-      await expect(
-        client.send(new Uint8Array(MAX_MESSAGE_BYTES + 1)),
-      ).rejects.toMatchObject({
-        code: "IPCEZ_ERR_FRAME_TOO_LARGE",
+      await expect(client.send(new Uint8Array(MAX_MESSAGE_BYTES + 1))).rejects.toMatchObject({
+        code: 'IPCEZ_ERR_FRAME_TOO_LARGE',
         size: MAX_MESSAGE_BYTES + 1,
         limit: MAX_MESSAGE_BYTES,
       });
-      await client.send(text("still fine"));
+      await client.send(text('still fine'));
       await atServer.until(1);
-      expect(atServer.messages.map(str)).toEqual(["still fine"]);
-      expect(client.state).toBe("open");
+      expect(atServer.messages.map(str)).toEqual(['still fine']);
+      expect(client.state).toBe('open');
     });
 
-    it("closes a connection that receives a message over its limit, reporting one FrameTooLargeError", async () => {
+    it('closes a connection that receives a message over its limit, reporting one FrameTooLargeError', async () => {
       const { client, server } = await pair({ maxMessageBytes: 1024 });
       expect(server.maxMessageBytes).toBe(1024);
       const atServer = new Collector(server);
       const atClient = new Collector(client);
-      await client.send(text("small"));
+      await client.send(text('small'));
       client.send(new Uint8Array(2000)).catch(() => undefined);
       const error = await atServer.ended;
       expect(error).toMatchObject({
-        code: "IPCEZ_ERR_FRAME_TOO_LARGE",
+        code: 'IPCEZ_ERR_FRAME_TOO_LARGE',
         size: 2000,
         limit: 1024,
       });
-      expect(atServer.messages.map(str)).toEqual(["small"]);
+      expect(atServer.messages.map(str)).toEqual(['small']);
       expect(await atClient.ended).toMatchObject({
-        code: "IPCEZ_ERR_CONNECTION_LOST",
+        code: 'IPCEZ_ERR_CONNECTION_LOST',
       });
       expect(atServer.errors).toHaveLength(1);
       expect(atClient.errors).toHaveLength(1);
     });
 
     it(
-      "serves many concurrent clients, each getting its own echoes",
+      'serves many concurrent clients, each getting its own echoes',
       async () => {
         const listener = await listen();
         listener.connectionHandler((connection) => {
           connections.push(connection);
           echo(connection);
         });
-        const clients = await Promise.all(
-          Array.from({ length: 24 }, () => connect(listener.endpoint)),
-        );
+        const clients = await Promise.all(Array.from({ length: 24 }, () => connect(listener.endpoint)));
         await Promise.all(
           clients.map(async (client, id) => {
             const at = new Collector(client);
             for (let i = 0; i < 50; i++) void client.send(text(`${id}:${i}`));
             await at.until(50);
-            expect(at.messages.map(str)).toEqual(
-              Array.from({ length: 50 }, (_, i) => `${id}:${i}`),
-            );
+            expect(at.messages.map(str)).toEqual(Array.from({ length: 50 }, (_, i) => `${id}:${i}`));
           }),
         );
       },
@@ -344,37 +320,30 @@ export function describeTransportConformance(
     );
 
     it(
-      "reports a peer process killed mid-frame as one ConnectionLostError, with nothing partial delivered",
+      'reports a peer process killed mid-frame as one ConnectionLostError, with nothing partial delivered',
       async () => {
         const listener = await listen();
         const acceptor = new Acceptor(listener);
-        const child = spawn(
-          process.execPath,
-          ["--input-type=module", "-e", peer.script, listener.endpoint],
-          {
-            stdio: ["ignore", "pipe", "inherit"],
-          },
-        );
+        const child = spawn(process.execPath, ['--input-type=module', '-e', peer.script, listener.endpoint], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         children.push(child);
         const server = await acceptor.next();
         connections.push(server);
         const atServer = new Collector(server);
-        let out = "";
-        child.stdout.setEncoding("utf8");
+        let out = '';
+        child.stdout.setEncoding('utf8');
         for await (const chunk of child.stdout) {
           out += chunk as string;
-          if (out.includes("ready")) break;
+          if (out.includes('ready')) break;
         }
         await atServer.until(1);
-        child.kill("SIGKILL");
+        child.kill('SIGKILL');
         const error = await atServer.ended;
-        expect(error.code).toBe("IPCEZ_ERR_CONNECTION_LOST");
-        expect(["peer-closed", "reset"]).toContain(
-          (error as IpcezError & { reason: string }).reason,
-        );
-        if (peer.partialBytes !== undefined)
-          expect(error.message).toContain(`${peer.partialBytes} bytes`);
-        expect(atServer.messages.map(str)).toEqual(["whole"]);
+        expect(error.code).toBe('IPCEZ_ERR_CONNECTION_LOST');
+        expect(['peer-closed', 'reset']).toContain((error as IpcezError & { reason: string }).reason);
+        if (peer.partialBytes !== undefined) expect(error.message).toContain(`${peer.partialBytes} bytes`);
+        expect(atServer.messages.map(str)).toEqual(['whole']);
         expect(atServer.errors).toHaveLength(1);
         await sleep(20);
         expect(atServer.resultsAfterEnd).toBe(0);
@@ -382,7 +351,7 @@ export function describeTransportConformance(
       heavy,
     );
 
-    it("close() is idempotent: same promise, one terminal result, no error on repeat", async () => {
+    it('close() is idempotent: same promise, one terminal result, no error on repeat', async () => {
       const { listener, client, server } = await pair();
       const atClient = new Collector(client);
       const atServer = new Collector(server);
@@ -391,86 +360,76 @@ export function describeTransportConformance(
       await closing;
       await client.close();
       client.destroy();
-      expect(client.state).toBe("closed");
+      expect(client.state).toBe('closed');
       expect(await atClient.ended).toMatchObject({
-        code: "IPCEZ_ERR_CONNECTION_LOST",
-        reason: "local-close",
+        code: 'IPCEZ_ERR_CONNECTION_LOST',
+        reason: 'local-close',
       });
       expect(await atServer.ended).toMatchObject({
-        code: "IPCEZ_ERR_CONNECTION_LOST",
-        reason: "peer-closed",
+        code: 'IPCEZ_ERR_CONNECTION_LOST',
+        reason: 'peer-closed',
       });
       expect(atClient.errors).toHaveLength(1);
       const listenerClosing = listener.close();
       expect(listener.close()).toBe(listenerClosing);
       await listenerClosing;
       expect(listener.isListening).toBe(false);
-      await expect(client.send(text("late"))).rejects.toMatchObject({
-        code: "IPCEZ_ERR_CONNECTION_LOST",
+      await expect(client.send(text('late'))).rejects.toMatchObject({
+        code: 'IPCEZ_ERR_CONNECTION_LOST',
       });
     });
 
-    it("delivers everything sent before a graceful close, then the peer sees peer-closed", async () => {
+    it('delivers everything sent before a graceful close, then the peer sees peer-closed', async () => {
       const { client, server } = await pair();
       const atServer = new Collector(server);
-      void client.send(text("a"));
+      void client.send(text('a'));
       void client.send(pattern(200_000, 3));
-      void client.send(text("z"));
+      void client.send(text('z'));
       await client.close();
-      expect(await atServer.ended).toMatchObject({ reason: "peer-closed" });
+      expect(await atServer.ended).toMatchObject({ reason: 'peer-closed' });
       expect(atServer.messages.map((m) => m.length)).toEqual([1, 200_000, 1]);
     });
 
-    it("rejects pending sends with ConnectionLostError when the connection is destroyed, and later sends too", async () => {
+    it('rejects pending sends with ConnectionLostError when the connection is destroyed, and later sends too', async () => {
       const { client } = await pair();
       const sends: Promise<void>[] = [];
-      for (let i = 0; i < 16; i++)
-        sends.push(client.send(new Uint8Array(512 * 1024)));
+      for (let i = 0; i < 16; i++) sends.push(client.send(new Uint8Array(512 * 1024)));
       client.destroy();
       const results = await Promise.allSettled(sends);
-      const rejected = results.filter(
-        (r): r is PromiseRejectedResult => r.status === "rejected",
-      );
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(rejected.length).toBeGreaterThan(0);
-      for (const r of rejected)
-        expect(r.reason).toMatchObject({ code: "IPCEZ_ERR_CONNECTION_LOST" });
-      await expect(client.send(text("late"))).rejects.toMatchObject({
-        code: "IPCEZ_ERR_CONNECTION_LOST",
+      for (const r of rejected) expect(r.reason).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
+      await expect(client.send(text('late'))).rejects.toMatchObject({
+        code: 'IPCEZ_ERR_CONNECTION_LOST',
       });
     });
 
-    it("rejects pending sends with ConnectionLostError when the peer goes away", async () => {
+    it('rejects pending sends with ConnectionLostError when the peer goes away', async () => {
       const { client, server } = await pair();
       // The server never reads (no handler, reading pauses at its high-water mark), so the
       // client's queue fills; then the server connection is destroyed.
       const sends: Promise<void>[] = [];
-      for (let i = 0; i < 32; i++)
-        sends.push(client.send(new Uint8Array(512 * 1024)));
+      for (let i = 0; i < 32; i++) sends.push(client.send(new Uint8Array(512 * 1024)));
       await sleep(50);
       server.destroy();
       const results = await Promise.allSettled(sends);
-      const rejected = results.filter(
-        (r): r is PromiseRejectedResult => r.status === "rejected",
-      );
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(rejected.length).toBeGreaterThan(0);
-      for (const r of rejected)
-        expect(r.reason).toMatchObject({ code: "IPCEZ_ERR_CONNECTION_LOST" });
+      for (const r of rejected) expect(r.reason).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
     });
 
-    it("rejects connect with the abort reason when the signal is aborted before or during the attempt", async () => {
+    it('rejects connect with the abort reason when the signal is aborted before or during the attempt', async () => {
       const listener = await listen();
-      const early = new Error("aborted early");
-      await expect(
-        connect(listener.endpoint, { signal: AbortSignal.abort(early) }),
-      ).rejects.toBe(early);
+      const early = new Error('aborted early');
+      await expect(connect(listener.endpoint, { signal: AbortSignal.abort(early) })).rejects.toBe(early);
       const controller = new AbortController();
-      const late = new Error("aborted during connect");
+      const late = new Error('aborted during connect');
       const attempt = connect(listener.endpoint, { signal: controller.signal });
       controller.abort(late);
       await expect(attempt).rejects.toBe(late);
     });
 
-    it("fails to connect where no server listens with IoError IPCEZ_ERR_IO and the OS code reachable", async () => {
+    it('fails to connect where no server listens with IoError IPCEZ_ERR_IO and the OS code reachable', async () => {
       const listener = await listen();
       const endpoint = listener.endpoint;
       await listener.close();
@@ -479,46 +438,44 @@ export function describeTransportConformance(
         (e: unknown) => e as IpcezError & { osCode?: string; cause?: unknown },
       );
       expect(error).toBeDefined();
-      expect(error!.code).toBe("IPCEZ_ERR_IO");
-      expect(typeof error!.osCode).toBe("string");
+      expect(error!.code).toBe('IPCEZ_ERR_IO');
+      expect(typeof error!.osCode).toBe('string');
       expect(error!.cause).toBeInstanceOf(Error);
     });
 
-    it("refuses to listen where a live server answers, with EndpointInUseError, leaving that server working", async () => {
+    it('refuses to listen where a live server answers, with EndpointInUseError, leaving that server working', async () => {
       const { listener, client, server } = await pair();
-      await expect(
-        subject.transport.listen(listener.endpoint, subject.listenOptions),
-      ).rejects.toMatchObject({
-        code: "IPCEZ_ERR_ENDPOINT_IN_USE",
+      await expect(subject.transport.listen(listener.endpoint, subject.listenOptions)).rejects.toMatchObject({
+        code: 'IPCEZ_ERR_ENDPOINT_IN_USE',
       });
       echo(server);
       const atClient = new Collector(client);
-      await client.send(text("still served"));
+      await client.send(text('still served'));
       await atClient.until(1);
       const another = await connect(listener.endpoint);
-      expect(another.state).toBe("open");
+      expect(another.state).toBe('open');
     });
 
-    it("keeps messages that arrive before the handler is set, then delivers them in order and one end", async () => {
+    it('keeps messages that arrive before the handler is set, then delivers them in order and one end', async () => {
       const { client, server } = await pair();
-      await client.send(text("1"));
-      await client.send(text("2"));
-      await client.send(text("3"));
+      await client.send(text('1'));
+      await client.send(text('2'));
+      await client.send(text('3'));
       await client.close();
       await sleep(50);
       const atServer = new Collector(server);
       await atServer.ended;
-      expect(atServer.messages.map(str)).toEqual(["1", "2", "3"]);
+      expect(atServer.messages.map(str)).toEqual(['1', '2', '3']);
       expect(atServer.errors).toHaveLength(1);
       expect(atServer.errors[0]).toMatchObject({
-        code: "IPCEZ_ERR_CONNECTION_LOST",
-        reason: "peer-closed",
+        code: 'IPCEZ_ERR_CONNECTION_LOST',
+        reason: 'peer-closed',
       });
       await sleep(20);
       expect(atServer.resultsAfterEnd).toBe(0);
     });
 
-    it("closes the accepted connections when the listener closes, and ends listener iteration", async () => {
+    it('closes the accepted connections when the listener closes, and ends listener iteration', async () => {
       const listener = await listen();
       const iterator = listener[Symbol.asyncIterator]();
       const client = await connect(listener.endpoint);
@@ -526,9 +483,9 @@ export function describeTransportConformance(
       const server = accepted.value as Connection;
       const atClient = new Collector(client);
       await listener.close();
-      expect(server.state).toBe("closed");
+      expect(server.state).toBe('closed');
       expect(await atClient.ended).toMatchObject({
-        code: "IPCEZ_ERR_CONNECTION_LOST",
+        code: 'IPCEZ_ERR_CONNECTION_LOST',
       });
       expect((await iterator.next()).done).toBe(true);
     });

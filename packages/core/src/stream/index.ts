@@ -1,8 +1,2 @@
-export {
-  createStreamConnection,
-  DEFAULT_CLOSE_TIMEOUT_MS,
-} from "./stream-connection.js";
-export type {
-  StreamConnection,
-  StreamConnectionOptions,
-} from "./stream-connection.js";
+export { createStreamConnection, DEFAULT_CLOSE_TIMEOUT_MS } from './stream-connection.js';
+export type { StreamConnection, StreamConnectionOptions } from './stream-connection.js';

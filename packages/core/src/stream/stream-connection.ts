@@ -1,27 +1,12 @@
-import { addAbortListener } from "node:events";
-import type { Duplex } from "node:stream";
-import {
-  FrameDecoder,
-  FrameTooLargeError,
-  HEADER_BYTES,
-  resolveMaxMessageBytes,
-} from "@ipcez/framing";
-import type { IpcezError } from "@ipcez/framing";
-import { DEFAULT_HIGH_WATER_MARK } from "../contracts.js";
-import type {
-  Connection,
-  ConnectionState,
-  MessageHandler,
-  SendOptions,
-  TransportKind,
-} from "../contracts.js";
-import {
-  ConnectionLostError,
-  SendBufferFullError,
-  invalidArgError,
-} from "../errors.js";
-import type { ConnectionLostReason } from "../errors.js";
-import { Inbox } from "../inbox.js";
+import { addAbortListener } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { FrameDecoder, FrameTooLargeError, HEADER_BYTES, resolveMaxMessageBytes } from '@ipcez/framing';
+import type { IpcezError } from '@ipcez/framing';
+import { DEFAULT_HIGH_WATER_MARK } from '../contracts.js';
+import type { Connection, ConnectionState, MessageHandler, SendOptions, TransportKind } from '../contracts.js';
+import { ConnectionLostError, SendBufferFullError, invalidArgError } from '../errors.js';
+import type { ConnectionLostReason } from '../errors.js';
+import { Inbox } from '../inbox.js';
 
 /** Default time a graceful `close()` may take before it turns into `destroy()`: 2 s. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
@@ -79,70 +64,49 @@ interface Batch {
 }
 
 function describe(value: unknown): string {
-  return value === null ? "null" : typeof value;
+  return value === null ? 'null' : typeof value;
 }
 
-type DuplexListener = Parameters<Duplex["on"]>[1];
+type DuplexListener = Parameters<Duplex['on']>[1];
 
-const TRANSPORT_KINDS: readonly string[] = ["unix", "pipe", "ws"];
+const TRANSPORT_KINDS: readonly string[] = ['unix', 'pipe', 'ws'];
 
-function positiveInteger(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-): number {
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw invalidArgError(
-      `${name} must be a positive integer, got ${String(value)}`,
-      "range",
-    );
+    throw invalidArgError(`${name} must be a positive integer, got ${String(value)}`, 'range');
   }
   return value;
 }
 
-function resolveOptions(
-  options: StreamConnectionOptions,
-): ResolvedStreamConnectionOptions {
-  if (typeof options !== "object" || (options as unknown) === null) {
-    throw invalidArgError(
-      "options must be an object with transport and endpoint",
-    );
+function resolveOptions(options: StreamConnectionOptions): ResolvedStreamConnectionOptions {
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    throw invalidArgError('options must be an object with transport and endpoint');
   }
   if (!TRANSPORT_KINDS.includes(options.transport)) {
     throw invalidArgError(
-      `options.transport must be one of ${TRANSPORT_KINDS.join(", ")}, got ${JSON.stringify(options.transport)}`,
+      `options.transport must be one of ${TRANSPORT_KINDS.join(', ')}, got ${JSON.stringify(options.transport)}`,
     );
   }
-  if (typeof options.endpoint !== "string") {
-    throw invalidArgError(
-      `options.endpoint must be a string, got ${typeof options.endpoint}`,
-    );
+  if (typeof options.endpoint !== 'string') {
+    throw invalidArgError(`options.endpoint must be a string, got ${typeof options.endpoint}`);
   }
   return {
     transport: options.transport,
     endpoint: options.endpoint,
     maxMessageBytes: resolveMaxMessageBytes(options.maxMessageBytes),
-    highWaterMark: positiveInteger(
-      "highWaterMark",
-      options.highWaterMark,
-      DEFAULT_HIGH_WATER_MARK,
-    ),
+    highWaterMark: positiveInteger('highWaterMark', options.highWaterMark, DEFAULT_HIGH_WATER_MARK),
     receiveHighWaterMark: positiveInteger(
-      "receiveHighWaterMark",
+      'receiveHighWaterMark',
       options.receiveHighWaterMark,
       DEFAULT_HIGH_WATER_MARK,
     ),
-    closeTimeoutMs: positiveInteger(
-      "closeTimeoutMs",
-      options.closeTimeoutMs,
-      DEFAULT_CLOSE_TIMEOUT_MS,
-    ),
+    closeTimeoutMs: positiveInteger('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS),
   };
 }
 
 function isConnectionLost(error: IpcezError): error is ConnectionLostError {
-  return error.code === "IPCEZ_ERR_CONNECTION_LOST";
+  return error.code === 'IPCEZ_ERR_CONNECTION_LOST';
 }
 
 /** Terminal errors that end async iteration normally instead of being thrown. */
@@ -195,7 +159,7 @@ export class StreamConnection implements Connection {
   readonly #inbox: Inbox<Uint8Array, IpcezError>;
   readonly #disposables: (() => void)[] = [];
 
-  #state: ConnectionState = "open";
+  #state: ConnectionState = 'open';
   /** Sends past the high-water mark, waiting for room, in order. */
   #waiting: PendingSend[] = [];
   /** Admitted sends not yet handed to the duplex. */
@@ -235,34 +199,32 @@ export class StreamConnection implements Connection {
       weigh: (item) => (item as Uint8Array).length + HEADER_BYTES,
       highWaterMark: options.receiveHighWaterMark,
       onPause: () => {
-        if (this.#state !== "closed") duplex.pause();
+        if (this.#state !== 'closed') duplex.pause();
       },
       onResume: () => {
-        if (this.#state !== "closed") duplex.resume();
+        if (this.#state !== 'closed') duplex.resume();
       },
       isCleanEnd: (error) => cleanEnds.has(error),
     });
-    this.#listen("data", (chunk: Buffer) => {
+    this.#listen('data', (chunk: Buffer) => {
       this.#onData(chunk);
     });
-    this.#listen("end", () => {
+    this.#listen('end', () => {
       this.#onEnd();
     });
-    this.#listen("error", (error: Error) => {
+    this.#listen('error', (error: Error) => {
       this.#onError(error);
     });
-    this.#listen("close", () => {
+    this.#listen('close', () => {
       this.#onClose();
     });
-    this.#listen("drain", () => {
+    this.#listen('drain', () => {
       this.#needDrain = false;
       this.#flush();
     });
     if (duplex.destroyed) {
       // Already gone before we got it: report it now, and finalize (no 'close' may follow).
-      this.#terminate(
-        this.#lost("peer-closed", "the stream was already destroyed"),
-      );
+      this.#terminate(this.#lost('peer-closed', 'the stream was already destroyed'));
       if (duplex.closed) this.#finalize();
     }
   }
@@ -314,39 +276,22 @@ export class StreamConnection implements Connection {
    */
   send(message: Uint8Array, options?: SendOptions): Promise<void> {
     if (!(message instanceof Uint8Array)) {
-      throw invalidArgError(
-        `message must be a Uint8Array, got ${describe(message)}`,
-      );
+      throw invalidArgError(`message must be a Uint8Array, got ${describe(message)}`);
     }
     const signal = options?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw invalidArgError("options.signal must be an AbortSignal");
+      throw invalidArgError('options.signal must be an AbortSignal');
     }
     const wait = options?.wait ?? true;
-    if (typeof wait !== "boolean")
-      throw invalidArgError("options.wait must be a boolean");
-    if (this.#state !== "open")
-      return Promise.reject(this.#rejectionAfterClose());
+    if (typeof wait !== 'boolean') throw invalidArgError('options.wait must be a boolean');
+    if (this.#state !== 'open') return Promise.reject(this.#rejectionAfterClose());
     if (message.length > this.#options.maxMessageBytes) {
-      return Promise.reject(
-        new FrameTooLargeError(
-          message.length,
-          this.#options.maxMessageBytes,
-          "sent",
-        ),
-      );
+      return Promise.reject(new FrameTooLargeError(message.length, this.#options.maxMessageBytes, 'sent'));
     }
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    const hasRoom =
-      this.#waiting.length === 0 &&
-      this.bufferedAmount < this.#options.highWaterMark;
+    const hasRoom = this.#waiting.length === 0 && this.bufferedAmount < this.#options.highWaterMark;
     if (!hasRoom && !wait) {
-      return Promise.reject(
-        new SendBufferFullError(
-          this.bufferedAmount,
-          this.#options.highWaterMark,
-        ),
-      );
+      return Promise.reject(new SendBufferFullError(this.bufferedAmount, this.#options.highWaterMark));
     }
     return new Promise<void>((resolve, reject) => {
       const send: PendingSend = {
@@ -383,8 +328,7 @@ export class StreamConnection implements Connection {
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when not a function or a consumer is already set.
    */
   messageHandler(handler: MessageHandler): void {
-    if (typeof handler !== "function")
-      throw invalidArgError("handler must be a function");
+    if (typeof handler !== 'function') throw invalidArgError('handler must be a function');
     this.#inbox.setHandler((result) => {
       handler(result.ok ? { ok: true, message: result.value } : result);
     });
@@ -419,16 +363,13 @@ export class StreamConnection implements Connection {
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise;
     this.#closePromise = this.#closed;
-    if (this.#state !== "open") return this.#closePromise;
-    this.#state = "closing";
+    if (this.#state !== 'open') return this.#closePromise;
+    this.#state = 'closing';
     for (const send of this.#waiting) this.#enqueue(send);
     this.#waiting = [];
     this.#closeTimer = setTimeout(() => {
       this.#terminate(
-        this.#lost(
-          "local-close",
-          `graceful close did not finish within ${this.#options.closeTimeoutMs} ms`,
-        ),
+        this.#lost('local-close', `graceful close did not finish within ${this.#options.closeTimeoutMs} ms`),
       );
     }, this.#options.closeTimeoutMs);
     this.#closeTimer.unref();
@@ -442,7 +383,7 @@ export class StreamConnection implements Connection {
    * @param error - the terminal error to report; default `ConnectionLostError('local-close')`.
    */
   destroy(error?: IpcezError): void {
-    this.#terminate(error ?? this.#lost("local-close"));
+    this.#terminate(error ?? this.#lost('local-close'));
   }
 
   /**
@@ -461,14 +402,10 @@ export class StreamConnection implements Connection {
   }
 
   #isClosed(): boolean {
-    return this.#state === "closed";
+    return this.#state === 'closed';
   }
 
-  #lost(
-    reason: ConnectionLostReason,
-    detail?: string,
-    cause?: unknown,
-  ): ConnectionLostError {
+  #lost(reason: ConnectionLostReason, detail?: string, cause?: unknown): ConnectionLostError {
     const base = `connection to ${this.#options.endpoint} lost (${reason})`;
     const error = new ConnectionLostError(
       reason,
@@ -479,9 +416,7 @@ export class StreamConnection implements Connection {
   }
 
   #rejectionAfterClose(): ConnectionLostError {
-    return (
-      this.#sendError ?? this.#lost("local-close", "the connection is closing")
-    );
+    return this.#sendError ?? this.#lost('local-close', 'the connection is closing');
   }
 
   #admit(send: PendingSend): void {
@@ -498,10 +433,7 @@ export class StreamConnection implements Connection {
 
   #admitWaiting(): void {
     let admitted = false;
-    while (
-      this.#waiting.length > 0 &&
-      this.bufferedAmount < this.#options.highWaterMark
-    ) {
+    while (this.#waiting.length > 0 && this.bufferedAmount < this.#options.highWaterMark) {
       this.#enqueue(this.#waiting.shift()!);
       admitted = true;
     }
@@ -520,14 +452,9 @@ export class StreamConnection implements Connection {
   }
 
   #flush(): void {
-    if (this.#state === "closed" || this.#needDrain) return;
+    if (this.#state === 'closed' || this.#needDrain) return;
     if (this.#queue.length > 0) this.#writeBatch();
-    if (
-      this.#state === "closing" &&
-      this.#queue.length === 0 &&
-      this.#inflight.length === 0 &&
-      !this.#ended
-    ) {
+    if (this.#state === 'closing' && this.#queue.length === 0 && this.#inflight.length === 0 && !this.#ended) {
       this.#ended = true;
       this.#duplex.end();
     }
@@ -541,8 +468,7 @@ export class StreamConnection implements Connection {
 
     let stagingSize = 0;
     for (const send of sends) {
-      stagingSize +=
-        send.message.length < COPY_THRESHOLD ? send.bytes : HEADER_BYTES;
+      stagingSize += send.message.length < COPY_THRESHOLD ? send.bytes : HEADER_BYTES;
     }
     const staging = Buffer.allocUnsafe(stagingSize);
     const chunks: Uint8Array[] = [];
@@ -564,8 +490,7 @@ export class StreamConnection implements Connection {
         segmentStart = position;
       }
     }
-    if (position > segmentStart)
-      chunks.push(staging.subarray(segmentStart, position));
+    if (position > segmentStart) chunks.push(staging.subarray(segmentStart, position));
 
     const batch: Batch = { sends, bytes };
     this.#inflight.push(batch);
@@ -592,12 +517,12 @@ export class StreamConnection implements Connection {
     this.#inflight.shift();
     this.#inflightBytes -= batch.bytes;
     for (const send of batch.sends) send.resolve();
-    if (this.#state === "open") this.#admitWaiting();
-    else if (this.#state === "closing") this.#flush();
+    if (this.#state === 'open') this.#admitWaiting();
+    else if (this.#state === 'closing') this.#flush();
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#state === "closed") return;
+    if (this.#state === 'closed') return;
     let messages: Uint8Array[];
     try {
       messages = this.#decoder.push(chunk);
@@ -622,40 +547,37 @@ export class StreamConnection implements Connection {
   }
 
   #onEnd(): void {
-    if (this.#state === "closed") return;
-    if (this.#state === "closing" && this.#decoder.bufferedBytes === 0) {
-      this.#terminate(this.#lost("local-close"));
+    if (this.#state === 'closed') return;
+    if (this.#state === 'closing' && this.#decoder.bufferedBytes === 0) {
+      this.#terminate(this.#lost('local-close'));
       return;
     }
     const detail = this.#partialDetail();
-    const error = this.#lost(
-      "peer-closed",
-      detail ?? "the peer ended the connection",
-    );
+    const error = this.#lost('peer-closed', detail ?? 'the peer ended the connection');
     if (detail === undefined) cleanEnds.add(error);
     this.#terminate(error);
   }
 
   #mapError(error: Error): ConnectionLostError {
     const partial = this.#partialDetail();
-    const detail = `${error.message}${partial === undefined ? "" : `; ${partial}`}`;
+    const detail = `${error.message}${partial === undefined ? '' : `; ${partial}`}`;
     // Every failure of an established stream (reset, broken pipe, any other OS error) means
     // the OS tore the connection down under us: 'reset'.
-    return this.#lost("reset", detail, error);
+    return this.#lost('reset', detail, error);
   }
 
   #onError(error: Error): void {
-    if (this.#state === "closed") return;
+    if (this.#state === 'closed') return;
     this.#terminate(this.#mapError(error));
   }
 
   #onClose(): void {
-    if (this.#state !== "closed") {
-      if (this.#state === "closing" && this.#decoder.bufferedBytes === 0) {
-        this.#terminate(this.#lost("local-close"));
+    if (this.#state !== 'closed') {
+      if (this.#state === 'closing' && this.#decoder.bufferedBytes === 0) {
+        this.#terminate(this.#lost('local-close'));
       } else {
         const detail = this.#partialDetail();
-        const error = this.#lost("peer-closed", detail ?? "the stream closed");
+        const error = this.#lost('peer-closed', detail ?? 'the stream closed');
         if (detail === undefined) cleanEnds.add(error);
         this.#terminate(error);
       }
@@ -665,30 +587,22 @@ export class StreamConnection implements Connection {
 
   /** Reports the end once: rejects pending sends, destroys the duplex, ends the inbox. */
   #terminate(error: IpcezError): void {
-    if (this.#state === "closed") return;
-    const wasClosing = this.#state === "closing";
-    this.#state = "closed";
+    if (this.#state === 'closed') return;
+    const wasClosing = this.#state === 'closing';
+    this.#state = 'closed';
     if (this.#closeTimer !== undefined) {
       clearTimeout(this.#closeTimer);
       this.#closeTimer = undefined;
     }
     // A local close() is reported as such even when the peer's end or a reset finished it.
     let terminal = error;
-    if (
-      wasClosing &&
-      !(isConnectionLost(error) && error.reason === "local-close")
-    ) {
-      terminal = this.#lost("local-close", undefined, error);
+    if (wasClosing && !(isConnectionLost(error) && error.reason === 'local-close')) {
+      terminal = this.#lost('local-close', undefined, error);
     }
-    if (isConnectionLost(terminal) && terminal.reason === "local-close")
-      cleanEnds.add(terminal);
+    if (isConnectionLost(terminal) && terminal.reason === 'local-close') cleanEnds.add(terminal);
     const sendError = isConnectionLost(error)
       ? error
-      : this.#lost(
-          "local-close",
-          `closed after an error: ${error.message}`,
-          error,
-        );
+      : this.#lost('local-close', `closed after an error: ${error.message}`, error);
     this.#sendError = sendError;
 
     const pending: PendingSend[] = [];
@@ -741,20 +655,17 @@ export class StreamConnection implements Connection {
  * await connection.close();
  * ```
  */
-export function createStreamConnection(
-  duplex: Duplex,
-  options: StreamConnectionOptions,
-): StreamConnection {
+export function createStreamConnection(duplex: Duplex, options: StreamConnectionOptions): StreamConnection {
   if (
-    typeof duplex !== "object" ||
+    typeof duplex !== 'object' ||
     (duplex as unknown) === null ||
-    typeof duplex.write !== "function" ||
-    typeof duplex.on !== "function"
+    typeof duplex.write !== 'function' ||
+    typeof duplex.on !== 'function'
   ) {
-    throw invalidArgError("duplex must be a Node Duplex stream");
+    throw invalidArgError('duplex must be a Node Duplex stream');
   }
   if (duplex.readableObjectMode || duplex.writableObjectMode) {
-    throw invalidArgError("duplex must be a byte stream, not in object mode");
+    throw invalidArgError('duplex must be a byte stream, not in object mode');
   }
   return new StreamConnection(duplex, options);
 }

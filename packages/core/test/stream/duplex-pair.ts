@@ -2,7 +2,7 @@
 // what one side writes, the other reads, with real backpressure (a write's callback waits
 // until the reader has room) and socket-like ends (ending or destroying one side ends the
 // other's readable side). `writes` counts the write calls that reached the "OS".
-import { Duplex } from "node:stream";
+import { Duplex } from 'node:stream';
 
 export interface DuplexPair {
   readonly a: Duplex;
@@ -17,13 +17,10 @@ export function duplexPair(highWaterMark: number = 16 * 1024): DuplexPair {
   const blocked: ((() => void) | undefined)[] = [undefined, undefined];
   const make = (index: 0 | 1): Duplex => {
     const other = (): Duplex => sides[1 - index]!;
-    const deliver = (
-      chunk: Buffer,
-      callback: (error?: Error | null) => void,
-    ): void => {
+    const deliver = (chunk: Buffer, callback: (error?: Error | null) => void): void => {
       const peer = other();
       if (peer.destroyed || peer.readableEnded) {
-        callback(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
         return;
       }
       if (peer.push(chunk)) callback();
@@ -37,11 +34,11 @@ export function duplexPair(highWaterMark: number = 16 * 1024): DuplexPair {
         release?.();
       },
       write(chunk: Buffer, _encoding, callback) {
-        writes[index === 0 ? "a" : "b"]++;
+        writes[index === 0 ? 'a' : 'b']++;
         deliver(chunk, callback);
       },
       writev(chunks, callback) {
-        writes[index === 0 ? "a" : "b"]++;
+        writes[index === 0 ? 'a' : 'b']++;
         deliver(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback);
       },
       final(callback) {

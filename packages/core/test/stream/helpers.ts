@@ -1,4 +1,4 @@
-import type { Connection, IpcezError, MessageResult } from "@ipcez/core";
+import type { Connection, IpcezError, MessageResult } from '@ipcez/core';
 
 /** Records every result a connection's handler gets; resolves waits on counts and the end. */
 export class Collector {
@@ -34,8 +34,7 @@ export class Collector {
   }
 }
 
-export const bytes = (...values: number[]): Uint8Array =>
-  Uint8Array.from(values);
+export const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
 

@@ -1,13 +1,13 @@
 // StreamConnection over real sockets (Unix domain sockets on POSIX, named pipes on Windows).
-import { mkdtempSync, rmSync } from "node:fs";
-import { once } from "node:events";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createStreamConnection } from "@ipcez/core/stream";
-import type { StreamConnection } from "@ipcez/core/stream";
-import { Collector, frame, pattern, str, text } from "./helpers.js";
+import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createStreamConnection } from '@ipcez/core/stream';
+import type { StreamConnection } from '@ipcez/core/stream';
+import { Collector, frame, pattern, str, text } from './helpers.js';
 
 let dir: string;
 let endpoint: string;
@@ -15,18 +15,18 @@ let server: net.Server | undefined;
 const cleanup: (() => void)[] = [];
 
 beforeEach(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), "ipcez-"));
+  dir = mkdtempSync(path.join(os.tmpdir(), 'ipcez-'));
   endpoint =
-    process.platform === "win32"
+    process.platform === 'win32'
       ? `\\\\.\\pipe\\ipcez-core-${process.pid}-${Math.random().toString(36).slice(2)}`
-      : path.join(dir, "s.sock");
+      : path.join(dir, 's.sock');
 });
 
 afterEach(async () => {
   for (const fn of cleanup.splice(0)) fn();
   if (server) {
     server.close();
-    await once(server, "close");
+    await once(server, 'close');
     server = undefined;
   }
   rmSync(dir, { recursive: true, force: true });
@@ -37,10 +37,10 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   const s = net.createServer();
   server = s;
   s.listen(endpoint);
-  await once(s, "listening");
-  const accepted = once(s, "connection") as Promise<[net.Socket]>;
+  await once(s, 'listening');
+  const accepted = once(s, 'connection') as Promise<[net.Socket]>;
   const client = net.connect(endpoint);
-  await once(client, "connect");
+  await once(client, 'connect');
   const [serverSide] = await accepted;
   cleanup.push(() => {
     client.destroy();
@@ -51,7 +51,7 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
 
 function wrap(socket: net.Socket): StreamConnection {
   const connection = createStreamConnection(socket, {
-    transport: "unix",
+    transport: 'unix',
     endpoint,
   });
   cleanup.push(() => {
@@ -60,8 +60,8 @@ function wrap(socket: net.Socket): StreamConnection {
   return connection;
 }
 
-describe("StreamConnection over real sockets", () => {
-  it("carries 20,000 messages each way, whole and in order, with every send in flight at once", async () => {
+describe('StreamConnection over real sockets', () => {
+  it('carries 20,000 messages each way, whole and in order, with every send in flight at once', async () => {
     const [c, s] = await socketPair();
     const client = wrap(c);
     const srv = wrap(s);
@@ -77,32 +77,26 @@ describe("StreamConnection over real sockets", () => {
     for (let i = 0; i < count; i++) {
       expect(str(atServer.messages[i]!)).toBe(String(i));
     }
-    expect(
-      atClient.messages.every((m, i) =>
-        Buffer.from(m).equals(Buffer.from(pattern(i % 200, i))),
-      ),
-    ).toBe(true);
+    expect(atClient.messages.every((m, i) => Buffer.from(m).equals(Buffer.from(pattern(i % 200, i))))).toBe(true);
   });
 
-  it("reports a peer socket that dies mid-frame once, naming the partial bytes, with nothing partial delivered", async () => {
+  it('reports a peer socket that dies mid-frame once, naming the partial bytes, with nothing partial delivered', async () => {
     const [c, s] = await socketPair();
     const srv = wrap(s);
     const atServer = new Collector(srv);
-    c.write(frame(text("whole")));
+    c.write(frame(text('whole')));
     c.write(frame(pattern(1000, 1)).subarray(0, 300));
     await atServer.until(1);
     c.destroy();
     const error = await atServer.ended;
-    expect(error.code).toBe("IPCEZ_ERR_CONNECTION_LOST");
-    expect(["peer-closed", "reset"]).toContain(
-      (error as { reason?: string }).reason,
-    );
-    expect(error.message).toContain("300 bytes");
-    expect(atServer.messages.map(str)).toEqual(["whole"]);
+    expect(error.code).toBe('IPCEZ_ERR_CONNECTION_LOST');
+    expect(['peer-closed', 'reset']).toContain((error as { reason?: string }).reason);
+    expect(error.message).toContain('300 bytes');
+    expect(atServer.messages.map(str)).toEqual(['whole']);
     expect(atServer.errors).toHaveLength(1);
   });
 
-  it("closes gracefully on both sides: the closer sees local-close, the peer peer-closed, and the sockets are released", async () => {
+  it('closes gracefully on both sides: the closer sees local-close, the peer peer-closed, and the sockets are released', async () => {
     const [c, s] = await socketPair();
     const client = wrap(c);
     const srv = wrap(s);
@@ -110,11 +104,11 @@ describe("StreamConnection over real sockets", () => {
     const atClient = new Collector(client);
     void client.send(pattern(300_000, 9));
     await client.close();
-    expect(await atClient.ended).toMatchObject({ reason: "local-close" });
-    expect(await atServer.ended).toMatchObject({ reason: "peer-closed" });
+    expect(await atClient.ended).toMatchObject({ reason: 'local-close' });
+    expect(await atServer.ended).toMatchObject({ reason: 'peer-closed' });
     expect(atServer.messages.map((m) => m.length)).toEqual([300_000]);
     await srv.close();
     expect(c.destroyed && s.destroyed).toBe(true);
-    expect(c.listenerCount("data") + s.listenerCount("data")).toBe(0);
+    expect(c.listenerCount('data') + s.listenerCount('data')).toBe(0);
   });
 });
