@@ -1,6 +1,5 @@
 export { connectPipe } from './connect-pipe.js';
 export { listenPipe } from './listen-pipe.js';
-export { PipeListener } from './pipe-listener.js';
 export type { PipeConnectOptions, PipeListenOptions } from './pipe-options.js';
 export { pipeTransport } from './pipe-transport.js';
 export { isPipeSupported } from './platform.js';

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 
 import { EndpointInUseError, IoError, invalidArgError } from '@ipcez/core';
+import type { Listener } from '@ipcez/core';
 
 import { openPipeSocket } from './connect-pipe.js';
 import { destroyAndWait, osCodeOf } from './os-error.js';
@@ -14,7 +15,7 @@ import { resolvePipeName } from './resolve-pipe-name.js';
 
 /**
  * Listens on a Windows named pipe; each client that connects becomes a framed-message
- * `Connection` of the returned {@link PipeListener}. Any number of clients at once.
+ * `Connection` of the returned `Listener`. Any number of clients at once.
  *
  * Order (DESIGN.md "Delivery acknowledgement"): first make sure no live server answers the
  * name (a client connect; if one answers, `EndpointInUseError` and nothing is touched), then
@@ -31,7 +32,9 @@ import { resolvePipeName } from './resolve-pipe-name.js';
  *
  * @param endpoint - `\\.\pipe\name` or just `name`.
  * @param options - {@link PipeListenOptions}.
- * @returns the listener, listening; it **owns** the pipe and the connections it accepts.
+ * @returns the listener, listening: `endpoint` is the full pipe name; it **owns** the pipe and
+ *   the connections it accepts; `close()` stops accepting, closes those connections and frees
+ *   the name (see `Listener` in `@ipcez/core`).
  * @throws TypeError/RangeError `IPCEZ_ERR_INVALID_ARG`, synchronously, for a non-string
  *   endpoint or a bad option.
  * @throws UnsupportedPlatformError `IPCEZ_ERR_UNSUPPORTED_PLATFORM` (rejection) outside Windows.
@@ -53,7 +56,7 @@ import { resolvePipeName } from './resolve-pipe-name.js';
  * });
  * ```
  */
-export function listenPipe(endpoint: string, options?: PipeListenOptions): Promise<PipeListener> {
+export function listenPipe(endpoint: string, options?: PipeListenOptions): Promise<Listener> {
   const value: unknown = endpoint;
   if (typeof value !== 'string') {
     throw invalidArgError(`endpoint must be a string, got ${value === null ? 'null' : typeof value}`);

@@ -12,7 +12,7 @@ import type { ResolvedPipeListenOptions } from './pipe-options.js';
 const cleanEnds = new WeakSet<Error>();
 
 /**
- * A listening Windows named pipe, from {@link listenPipe}. Accepted pipe instances become
+ * A listening Windows named pipe, made by `listenPipe` (not exported: users see `Listener`). Accepted pipe instances become
  * framed-message {@link Connection}s.
  *
  * **Ownership.** The listener **owns** its `net.Server` (the pipe name) and every
@@ -37,8 +37,7 @@ export class PipeListener implements Listener {
   #closePromise: Promise<void> | undefined;
 
   /**
-   * Wraps a server that is already listening on `endpoint`. Not public API: use
-   * {@link listenPipe}.
+   * Wraps a server that is already listening on `endpoint` (internal: `listenPipe` makes it).
    * @param server - the listening server; the listener takes ownership.
    * @param endpoint - the full pipe name.
    * @param options - the resolved listen options.
