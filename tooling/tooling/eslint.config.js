@@ -50,6 +50,11 @@ export function ipcezEslint(tsconfigRootDir, options = {}) {
         // With noUncheckedIndexedAccess, indexing a typed array inside a checked bound yields
         // `number | undefined`; `!` there is the honest assertion, and hot loops need it.
         '@typescript-eslint/no-non-null-assertion': 'off',
+        // `_`-prefixed names mark values deliberately left out of a rest destructuring.
+        '@typescript-eslint/no-unused-vars': [
+          'error',
+          { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+        ],
         eqeqeq: ['error', 'always'],
         'no-console': options.allowConsole ? 'off' : 'error',
         'no-restricted-imports': ['error', { patterns: restrictedPatterns, paths: restrictedPaths }],

@@ -1,1 +1,27 @@
-export {};
+export { connect, listen } from './api.js';
+export type { ConnectOptions, ListenOptions } from './options.js';
+export type { Socket, SendMessageOptions } from './socket.js';
+export type { Server } from './server.js';
+export { detectTransport, isWebSocketUrl, TARGETS, OSES } from './detect.js';
+export type { Detection, DetectOptions, DetectionSource, Target, Os } from './detect.js';
+export { diagnose } from './diagnose.js';
+export type { Diagnosis, DiagnoseOptions } from './diagnose.js';
+export {
+  IpcezError,
+  IoError,
+  ConnectionLostError,
+  WsError,
+  FrameTooLargeError,
+  DetectionError,
+  UnsupportedCombinationError,
+  RecipientAckTimeoutError,
+  EndpointInUseError,
+  UnsupportedPlatformError,
+  InvalidEndpointError,
+  SendBufferFullError,
+  AckUnavailableError,
+  IPCEZ_ERROR_CODES,
+  isIpcezError,
+} from '@ipcez/core';
+export type { IpcezErrorCode, ConnectionLostReason, MessageResult, MessageHandler, TransportKind } from '@ipcez/core';
+export { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '@ipcez/framing';

@@ -1,0 +1,97 @@
+// Delivery acknowledgement wiring for the facade, in the order DESIGN.md requires:
+//
+//   listener: probe (no live server, else EndpointInUseError) -> pair fresh -> bind   [beforeBind hook]
+//             close: unlink pair -> close listener (removes its socket file) -> close pair handles
+//   client:   connect -> open pair (create if missing) -> wrap; never unlinks
+import { openSignalPair, withAcks } from '@ipcez/ack';
+import type { SignalPair } from '@ipcez/ack';
+import type { Connection } from '@ipcez/core';
+
+/** Opens the client side of an endpoint's pair after connecting and wraps the connection. */
+export async function openAckedClient(connection: Connection, ackTimeoutMs: number): Promise<Connection> {
+  const pair = await openSignalPair(connection.endpoint);
+  const acked = withAcks(connection, pair, { ackTimeoutMs });
+  // The client's pair lives as long as its connection: close the handles when it ends.
+  // (A message handler would consume the stream, so watch the state through close instead.)
+  return new PairOwningConnection(acked, pair);
+}
+
+/** The listener side: the pair is created in `beforeBind`, shared by every accepted connection. */
+export interface AckedListenerParts {
+  readonly beforeBind: (resolvedEndpoint: string) => Promise<void>;
+  readonly wrap: (connection: Connection) => Connection;
+  readonly unlink: () => void;
+  readonly close: () => Promise<void>;
+}
+
+export function prepareAckedListener(ackTimeoutMs: number): AckedListenerParts {
+  let pair: SignalPair | undefined;
+  return {
+    beforeBind: async (resolvedEndpoint) => {
+      pair = await openSignalPair(resolvedEndpoint, { role: 'listener' });
+    },
+    wrap: (connection) => {
+      if (!pair) throw new Error('internal: a connection was accepted before the signal pair was created');
+      return withAcks(connection, pair, { ackTimeoutMs });
+    },
+    unlink: () => {
+      pair?.unlink();
+    },
+    close: async () => {
+      await pair?.close();
+      pair = undefined;
+    },
+  };
+}
+
+/** A connection that closes its client signal pair's handles once it is closed or destroyed. */
+class PairOwningConnection implements Connection {
+  readonly #inner: Connection;
+  readonly #pair: SignalPair;
+
+  constructor(inner: Connection, pair: SignalPair) {
+    this.#inner = inner;
+    this.#pair = pair;
+  }
+
+  get transport(): Connection['transport'] {
+    return this.#inner.transport;
+  }
+  get endpoint(): string {
+    return this.#inner.endpoint;
+  }
+  get state(): Connection['state'] {
+    return this.#inner.state;
+  }
+  get bufferedAmount(): number {
+    return this.#inner.bufferedAmount;
+  }
+  get highWaterMark(): number {
+    return this.#inner.highWaterMark;
+  }
+  get maxMessageBytes(): number {
+    return this.#inner.maxMessageBytes;
+  }
+  send(message: Uint8Array, options?: Parameters<Connection['send']>[1]): Promise<void> {
+    return this.#inner.send(message, options);
+  }
+  messageHandler(handler: Parameters<Connection['messageHandler']>[0]): void {
+    this.#inner.messageHandler((result) => {
+      if (!result.ok) void this.#pair.close();
+      handler(result);
+    });
+  }
+  close(): Promise<void> {
+    return this.#inner.close().finally(() => this.#pair.close());
+  }
+  destroy(error?: Parameters<Connection['destroy']>[0]): void {
+    this.#inner.destroy(error);
+    void this.#pair.close();
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#inner[Symbol.asyncIterator]();
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,169 @@
+import { invalidArgError } from '@ipcez/core';
+import type { Connection, Listener, Transport } from '@ipcez/core';
+import { pipeTransport } from '@ipcez/transport-pipe';
+import { unixTransport } from '@ipcez/transport-unix';
+import { wsTransport } from '@ipcez/transport-ws';
+import { openAckedClient, prepareAckedListener } from './acks.js';
+import { detectTransport } from './detect.js';
+import type { Detection } from './detect.js';
+import type { ConnectOptions, ListenOptions, WithDetect } from './options.js';
+import { IpcezServer } from './server.js';
+import type { Server } from './server.js';
+import { IpcezSocket } from './socket.js';
+import type { Socket } from './socket.js';
+
+const DEFAULT_ACK_TIMEOUT_MS = 5000;
+
+function transportFor(detection: Detection): Transport {
+  switch (detection.transport) {
+    case 'unix':
+      return unixTransport;
+    case 'pipe':
+      return pipeTransport;
+    case 'ws':
+      return wsTransport;
+  }
+}
+
+function resolveAck(detection: Detection, ack: boolean | undefined): boolean {
+  if (ack !== undefined && typeof ack !== 'boolean') throw invalidArgError(`ack must be a boolean, got ${typeof ack}`);
+  if (detection.transport === 'ws') {
+    if (ack === true) {
+      throw invalidArgError('delivery acknowledgement is only available on local transports (Unix sockets, named pipes), not on WebSocket');
+    }
+    return false;
+  }
+  return ack ?? true;
+}
+
+function resolveAckTimeout(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_ACK_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalidArgError(`ackTimeoutMs must be a positive number of milliseconds, got ${String(value)}`, 'range');
+  }
+  return value;
+}
+
+/** Copies the keys whose value is defined (options are `exactOptionalPropertyTypes`). */
+function defined<T extends object>(source: T): Partial<T> {
+  return Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const WS_ONLY = ['headers', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'servername', 'keepaliveIntervalMs', 'keepaliveTimeoutMs', 'requestClientCert'] as const;
+
+/** The options the chosen transport takes: everything but detection and acks. */
+function transportOptions(detection: Detection, options: ConnectOptions | ListenOptions): Record<string, unknown> {
+  const { target: _t, os: _o, ack: _a, ackTimeoutMs: _m, ...rest } = options as ConnectOptions & { env?: unknown; platform?: unknown };
+  const picked: Record<string, unknown> = defined(rest);
+  delete picked['env'];
+  delete picked['platform'];
+  if (detection.transport !== 'ws') {
+    const wsOnly = WS_ONLY.filter((key) => picked[key] !== undefined);
+    if (wsOnly.length > 0) {
+      throw invalidArgError(`${wsOnly.join(', ')}: WebSocket-only option(s), but this endpoint is local (${detection.transport})`);
+    }
+  }
+  return picked;
+}
+
+/**
+ * Connects to an endpoint, choosing the transport from the endpoint string and the
+ * `target`/`os` environment (or options): a `ws://`/`wss://` URL is WebSocket; anything
+ * else is a Unix socket path (`os=linux`) or a Windows pipe name (`os=windows`).
+ *
+ * On local transports delivery acknowledgement is on by default: the client opens the
+ * endpoint's signal pair (creating it if missing) after connecting, and each `sendMessage`
+ * resolves once the recipient's endpoint acked it.
+ *
+ * @param endpoint - a socket path (`/tmp/app.sock`, `./rel.sock`, `@abstract`), a pipe name
+ *   (`app` or `\\.\pipe\app`), or a `ws://`/`wss://` URL.
+ * @param options - {@link ConnectOptions}.
+ * @returns the connected {@link Socket}.
+ * @throws DetectionError (`IPCEZ_ERR_DETECTION`), UnsupportedCombinationError
+ *   (`IPCEZ_ERR_UNSUPPORTED_COMBINATION`), InvalidEndpointError (`IPCEZ_ERR_INVALID_ENDPOINT`)
+ *   from detection; IoError (`IPCEZ_ERR_IO`: refused, not found, permission) or WsError
+ *   (`IPCEZ_ERR_WS`) when connecting fails; AckUnavailableError (`IPCEZ_ERR_ACK_UNAVAILABLE`)
+ *   when acks are on and named signals cannot work here; TypeError/RangeError
+ *   (`IPCEZ_ERR_INVALID_ARG`) for bad options; `signal.reason` when aborted.
+ * @example
+ * ```ts
+ * const socket = await connect('/tmp/app.sock', { target: 'local', os: 'linux' });
+ * await socket.sendMessage('hello');
+ * ```
+ */
+export async function connect(endpoint: string, options: ConnectOptions = {}): Promise<Socket> {
+  const detectInputs = options as WithDetect<ConnectOptions>;
+  const detection = detectTransport(endpoint, defined({
+    target: options.target,
+    os: options.os,
+    env: detectInputs.env,
+    platform: detectInputs.platform,
+  }));
+  const ack = resolveAck(detection, options.ack);
+  const ackTimeoutMs = resolveAckTimeout(options.ackTimeoutMs);
+  options.signal?.throwIfAborted();
+  const connection = await transportFor(detection).connect(endpoint, transportOptions(detection, options));
+  if (!ack) return new IpcezSocket(connection, false);
+  let acked: Connection;
+  try {
+    acked = await openAckedClient(connection, ackTimeoutMs);
+  } catch (error) {
+    connection.destroy();
+    throw error;
+  }
+  return new IpcezSocket(acked, true);
+}
+
+/**
+ * Listens on an endpoint, choosing the transport like {@link connect}. A `ws://host:port/path`
+ * endpoint serves WebSocket (port 0 picks a free port; `server.endpoint` reports it).
+ *
+ * On local transports with acks on (the default) the order of DESIGN.md is kept: make sure
+ * no live server answers (else `EndpointInUseError`, touching nothing), start the signal
+ * pair fresh, then bind; `close()` unlinks the pair first, then removes the socket file.
+ *
+ * @param endpoint - as for {@link connect}.
+ * @param options - {@link ListenOptions}.
+ * @returns the listening {@link Server}.
+ * @throws EndpointInUseError (`IPCEZ_ERR_ENDPOINT_IN_USE`) when a live server already answers;
+ *   InvalidEndpointError (`IPCEZ_ERR_INVALID_ENDPOINT`) for a path over the OS limit; the
+ *   detection, IoError and AckUnavailableError cases of {@link connect}.
+ * @example
+ * ```ts
+ * await using server = await listen('/tmp/app.sock');
+ * server.connectionHandler((socket) => socket.messageHandler((r) => { if (r.ok) void socket.sendMessage(r.message); }));
+ * ```
+ */
+export async function listen(endpoint: string, options: ListenOptions = {}): Promise<Server> {
+  const detectInputs = options as WithDetect<ListenOptions>;
+  const detection = detectTransport(endpoint, defined({
+    target: options.target,
+    os: options.os,
+    env: detectInputs.env,
+    platform: detectInputs.platform,
+  }));
+  const ack = resolveAck(detection, options.ack);
+  const ackTimeoutMs = resolveAckTimeout(options.ackTimeoutMs);
+  options.signal?.throwIfAborted();
+  const transport = transportFor(detection);
+  if (!ack) {
+    const listener = await transport.listen(endpoint, transportOptions(detection, options));
+    return new IpcezServer(listener, { wrap: (c) => c, isAcked: false });
+  }
+  const acks = prepareAckedListener(ackTimeoutMs);
+  let listener: Listener;
+  try {
+    listener = await transport.listen(endpoint, { ...transportOptions(detection, options), beforeBind: acks.beforeBind });
+  } catch (error) {
+    // The pair exists only if beforeBind ran and the bind then failed: remove it again.
+    acks.unlink();
+    await acks.close();
+    throw error;
+  }
+  return new IpcezServer(listener, {
+    wrap: acks.wrap,
+    isAcked: true,
+    beforeClose: acks.unlink,
+    afterClose: acks.close,
+  });
+}

@@ -1,0 +1,218 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canonicalSocketPath, deriveSignalNames, openSignalPair } from '@ipcez/ack';
+import { isIpcezError } from '@ipcez/core';
+import { resolvePipeName } from '@ipcez/transport-pipe';
+import { resolveUnixEndpoint, sunPathBytes } from '@ipcez/transport-unix';
+import { detectTransport } from './detect.js';
+import type { Detection } from './detect.js';
+
+/** Inputs of {@link diagnose}: explicit `target`/`os` (as the CLI's `--target`/`--os`). */
+export interface DiagnoseOptions {
+  /** Explicit target; wins over the environment. */
+  readonly target?: string;
+  /** Explicit os; wins over the environment. */
+  readonly os?: string;
+}
+
+/** The report of {@link diagnose}: every field is plain data, so it serialises as JSON. */
+export interface Diagnosis {
+  /** `true` when the endpoint (or, without one, the environment) is ready to use. */
+  readonly ok: boolean;
+  /** The CLI exit code matching the first problem: 0, 64 (bad endpoint), 78 (detection). */
+  readonly exitCode: number;
+  /** `process.platform` and the Node version. */
+  readonly platform: string;
+  readonly node: string;
+  /** The raw environment values read (`OS` too on Windows). */
+  readonly env: { readonly target: string | null; readonly os: string | null };
+  /** The endpoint examined, if one was given. */
+  readonly endpoint: string | null;
+  /** What detection decided, or the error it raised. */
+  readonly detection:
+    | (Detection & { readonly ok: true })
+    | { readonly ok: false; readonly code: string; readonly message: string };
+  /** Where the endpoint maps to: the socket path or pipe name or URL, and its length budget. */
+  readonly mapping: {
+    readonly resolved: string;
+    readonly kind: 'socket-file' | 'abstract-socket' | 'named-pipe' | 'websocket-url';
+    readonly budget: { readonly used: number; readonly limit: number; readonly unit: 'bytes' | 'characters' } | null;
+  } | null;
+  /** Whether named signals (delivery acknowledgement) work here, and under which names. */
+  readonly signals: {
+    readonly available: boolean;
+    readonly namespace: string | null;
+    readonly names: { readonly ready: string; readonly acked: string } | null;
+    readonly error: string | null;
+  } | null;
+  /** What to fix, as sentences; empty when nothing. */
+  readonly fixes: readonly string[];
+  /** The whole report as human-readable lines (what `ipcez doctor` prints). */
+  readonly lines: readonly string[];
+}
+
+function errorText(error: unknown): { code: string; message: string } {
+  const code = isIpcezError(error) ? error.code : ((error as { code?: unknown }).code as string | undefined) ?? 'ERROR';
+  return { code, message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Opens (and removes again) a throwaway pair to prove named signals work in this process. */
+async function probeSignals(): Promise<{ available: boolean; namespace: string | null; error: string | null }> {
+  const probe = process.platform === 'win32' ? `ipcez-doctor-${process.pid}` : join(tmpdir(), `ipcez-doctor-${process.pid}.sock`);
+  try {
+    const pair = await openSignalPair(probe, { role: 'listener' });
+    const namespace = pair.namespace;
+    pair.signalReady();
+    const took = pair.tryTakeReady();
+    pair.unlink();
+    await pair.close();
+    if (!took) return { available: false, namespace, error: 'a posted signal could not be taken back' };
+    return { available: true, namespace, error: null };
+  } catch (error) {
+    return { available: false, namespace: null, error: errorText(error).message };
+  }
+}
+
+/**
+ * Explains what ipcez would do here: what was detected and from where, which transport and
+ * final socket path / pipe name the endpoint maps to, the path-length budget, whether named
+ * signals (delivery acknowledgement) work in this process and in which namespace, and what to
+ * fix. Backs `ipcez doctor`. It creates nothing that outlives the call (the signal probe
+ * removes its throwaway pair again).
+ *
+ * @param endpoint - the endpoint to examine; without one, only the environment is checked.
+ * @param options - explicit `target`/`os`, as `connect`/`listen` would take them.
+ * @returns the {@link Diagnosis}.
+ * @example
+ * ```ts
+ * const report = await diagnose('/tmp/app.sock');
+ * if (!report.ok) console.error(report.fixes.join('\n'));
+ * ```
+ */
+export async function diagnose(endpoint?: string, options: DiagnoseOptions = {}): Promise<Diagnosis> {
+  const platform = process.platform;
+  const envTarget = process.env['target'] ?? null;
+  const envOs = process.env['os'] ?? null;
+  const fixes: string[] = [];
+  let exitCode = 0;
+  const probeEndpoint = endpoint ?? (platform === 'win32' ? 'example' : join(tmpdir(), 'example.sock'));
+
+  let detection: Diagnosis['detection'];
+  let detected: Detection | undefined;
+  try {
+    // The report carries the guidance, so detection does not print it to stderr.
+    detected = detectTransport(probeEndpoint, { ...options, printGuidance: false });
+    detection = { ok: true, ...detected };
+  } catch (error) {
+    detection = { ok: false, ...errorText(error) };
+    exitCode = detection.code === 'IPCEZ_ERR_INVALID_ENDPOINT' ? 64 : 78;
+    if (detection.code === 'IPCEZ_ERR_DETECTION') {
+      fixes.push(
+        platform === 'win32'
+          ? 'set target=local (os is taken from OS=Windows_NT), or pass --target/--os'
+          : 'export target=local os=linux   (or pass --target local --os linux)',
+      );
+    } else if (detection.code === 'IPCEZ_ERR_UNSUPPORTED_COMBINATION') {
+      fixes.push(
+        platform === 'win32'
+          ? 'use os=windows here; target=remote needs a ws:// or wss:// endpoint'
+          : 'use os=linux here (named pipes need Windows); target=remote needs a ws:// or wss:// endpoint',
+      );
+    } else {
+      fixes.push(detection.message);
+    }
+  }
+
+  let mapping: Diagnosis['mapping'] = null;
+  let signals: Diagnosis['signals'] = null;
+  if (detected) {
+    try {
+      switch (detected.transport) {
+        case 'unix': {
+          const resolved = resolveUnixEndpoint(probeEndpoint);
+          const used = resolved.isAbstract ? Buffer.byteLength(resolved.address) : Buffer.byteLength(resolved.endpoint);
+          mapping = {
+            resolved: resolved.endpoint,
+            kind: resolved.isAbstract ? 'abstract-socket' : 'socket-file',
+            budget: { used, limit: sunPathBytes(platform) - 1, unit: 'bytes' },
+          };
+          break;
+        }
+        case 'pipe': {
+          const resolved = resolvePipeName(probeEndpoint);
+          mapping = { resolved, kind: 'named-pipe', budget: { used: resolved.length, limit: 256, unit: 'characters' } };
+          break;
+        }
+        case 'ws':
+          mapping = { resolved: new URL(probeEndpoint).href, kind: 'websocket-url', budget: null };
+          break;
+      }
+    } catch (error) {
+      const { message } = errorText(error);
+      fixes.push(message);
+      exitCode ||= 64;
+    }
+    if (detected.transport !== 'ws') {
+      const probe = await probeSignals();
+      let names: { ready: string; acked: string } | null = null;
+      if (mapping) {
+        try {
+          const canonical = detected.transport === 'unix' ? await canonicalSocketPath(mapping.resolved) : mapping.resolved;
+          const derived = deriveSignalNames(canonical, detected.transport === 'pipe' ? 'win32' : 'linux');
+          names = probe.namespace === 'local' && derived.localFallback ? derived.localFallback : { ready: derived.ready, acked: derived.acked };
+        } catch (error) {
+          fixes.push(errorText(error).message);
+        }
+      }
+      signals = { ...probe, names };
+      if (!probe.available) {
+        fixes.push(`named signals do not work here (${probe.error ?? "unknown reason"}): run both ends with acks off ({ ack: false } / --no-ack)`);
+        exitCode ||= 3;
+      }
+    }
+  }
+
+  const lines: string[] = [];
+  lines.push(`ipcez doctor — ${platform}, Node ${process.version}`);
+  lines.push(`environment: target=${envTarget ?? '(unset)'} os=${envOs ?? '(unset)'}`);
+  if (endpoint === undefined) lines.push(`endpoint: (none given; checking a local example, ${probeEndpoint})`);
+  else lines.push(`endpoint: ${endpoint}`);
+  if (detection.ok) {
+    lines.push(
+      `detected: transport=${detection.transport} target=${detection.target} (from ${detection.sources.target})` +
+        (detection.os === undefined ? '' : ` os=${detection.os} (from ${detection.sources.os ?? 'n/a'})`),
+    );
+  } else {
+    lines.push(`detection failed: ${detection.code}: ${detection.message}`);
+  }
+  if (mapping) {
+    lines.push(`maps to: ${mapping.kind} ${mapping.resolved}`);
+    if (mapping.budget) {
+      lines.push(`length budget: ${mapping.budget.used} of ${mapping.budget.limit} ${mapping.budget.unit} (${mapping.budget.limit - mapping.budget.used} left)`);
+    }
+  }
+  if (signals) {
+    lines.push(
+      signals.available
+        ? `named signals: work here (${signals.namespace ?? '?'}${signals.namespace === 'local' ? ': Global\\ was denied, a Windows service and a user session will not see each other' : ''})`
+        : `named signals: NOT available: ${signals.error ?? 'unknown'}`,
+    );
+    if (signals.names) lines.push(`signal names: ${signals.names.ready}, ${signals.names.acked}`);
+  }
+  if (fixes.length === 0) lines.push('nothing to fix.');
+  else for (const fix of fixes) lines.push(`fix: ${fix}`);
+  const ok = fixes.length === 0;
+  return {
+    ok,
+    exitCode: ok ? 0 : exitCode || 78,
+    platform,
+    node: process.version,
+    env: { target: envTarget, os: envOs },
+    endpoint: endpoint ?? null,
+    detection,
+    mapping,
+    signals,
+    fixes,
+    lines,
+  };
+}

@@ -1,0 +1,117 @@
+import { Inbox } from '@ipcez/core';
+import type { Connection, Listener, TransportKind } from '@ipcez/core';
+import { IpcezSocket } from './socket.js';
+import type { Socket } from './socket.js';
+
+/**
+ * A listening ipcez endpoint, the same on every transport: returned by `listen`.
+ *
+ * - `connectionHandler(cb)` gets each accepted connection as a {@link Socket}; connections
+ *   accepted before a handler is set are kept. `for await (const socket of server)` works
+ *   too (one or the other).
+ * - `endpoint` is the resolved endpoint (absolute socket path, full pipe name, or the URL
+ *   with the port actually bound).
+ * - `close()` is idempotent (same promise each call): it stops accepting, closes every
+ *   accepted socket still open, and releases the endpoint (socket file, ack signals).
+ *
+ * The server **owns** its listener and the sockets it accepted.
+ */
+export interface Server extends AsyncDisposable, AsyncIterable<Socket> {
+  /** The transport it serves: `'unix'`, `'pipe'` or `'ws'`. */
+  readonly transport: TransportKind;
+  /** The resolved endpoint. */
+  readonly endpoint: string;
+  /** Whether accepted sockets are acknowledged (local transports, `ack` not turned off). */
+  readonly isAcked: boolean;
+  /** Whether it still accepts connections. */
+  readonly isListening: boolean;
+  /**
+   * Sets the one connection handler.
+   *
+   * @param handler - called with each accepted socket, in order.
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when a handler is already set or the server is being iterated.
+   */
+  connectionHandler(handler: (socket: Socket) => void): void;
+  /** Stops listening and closes accepted sockets. Idempotent; same promise each call. */
+  close(): Promise<void>;
+}
+
+/** Hooks the facade runs around a listener: wrapping accepted connections, releasing extras. */
+export interface ServerHooks {
+  /** Wraps each accepted connection (e.g. with delivery acknowledgement). */
+  readonly wrap: (connection: Connection) => Connection;
+  /** Whether wrapped connections are acknowledged. */
+  readonly isAcked: boolean;
+  /** Runs first in `close()`, before the listener closes (e.g. unlink the ack signals). */
+  readonly beforeClose?: () => void;
+  /** Runs last in `close()`, after the listener closed (e.g. close the ack signal handles). */
+  readonly afterClose?: () => Promise<void>;
+}
+
+class ServerClosed extends Error {}
+
+/** The one implementation of {@link Server}. */
+export class IpcezServer implements Server {
+  readonly #listener: Listener;
+  readonly #hooks: ServerHooks;
+  readonly #inbox = new Inbox<Socket, ServerClosed>({ isCleanEnd: () => true });
+  #closing: Promise<void> | undefined;
+
+  constructor(listener: Listener, hooks: ServerHooks) {
+    this.#listener = listener;
+    this.#hooks = hooks;
+    listener.connectionHandler((connection) => {
+      this.#inbox.push(new IpcezSocket(hooks.wrap(connection), hooks.isAcked));
+    });
+  }
+
+  get transport(): TransportKind {
+    return this.#listener.transport;
+  }
+
+  get endpoint(): string {
+    return this.#listener.endpoint;
+  }
+
+  get isAcked(): boolean {
+    return this.#hooks.isAcked;
+  }
+
+  get isListening(): boolean {
+    return this.#listener.isListening;
+  }
+
+  connectionHandler(handler: (socket: Socket) => void): void {
+    this.#inbox.setHandler((result) => {
+      if (result.ok) handler(result.value);
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Order (DESIGN.md "Delivery acknowledgement"): unlink the signal pair first, then close
+    // the listener (which removes its socket file only if it is still the one it made).
+    try {
+      this.#hooks.beforeClose?.();
+    } finally {
+      try {
+        await this.#listener.close();
+      } finally {
+        this.#inbox.end(new ServerClosed('server closed'));
+        await this.#hooks.afterClose?.();
+      }
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Socket> {
+    return this.#inbox[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,113 @@
+import { invalidArgError } from '@ipcez/core';
+import type { Connection, ConnectionState, MessageHandler, SendOptions, TransportKind } from '@ipcez/core';
+
+/** Options of {@link Socket.sendMessage}. */
+export type SendMessageOptions = SendOptions;
+
+/**
+ * A connected ipcez socket, the same on every transport: returned by `connect` and handed
+ * to a server's connection handler.
+ *
+ * - `sendMessage` sends one whole message; many may be in flight (queued in order up to the
+ *   high-water mark of queued bytes, then they wait — or reject with `SendBufferFullError`
+ *   when called with `{ wait: false }`). It resolves when written, and on an acknowledged
+ *   socket when the recipient's endpoint has acked it (`RecipientAckTimeoutError` otherwise).
+ * - `messageHandler` gets every message in order as `{ ok: true, message }`, then exactly one
+ *   `{ ok: false, error }` when the connection ends, then nothing. Messages that arrive before
+ *   a handler is set are kept.
+ * - `disconnect` is idempotent; afterwards sends reject with `ConnectionLostError`.
+ *
+ * The socket **owns** its connection: disconnecting closes it.
+ */
+export interface Socket extends AsyncDisposable, AsyncIterable<Uint8Array> {
+  /** The transport under it: `'unix'`, `'pipe'` or `'ws'`. */
+  readonly transport: TransportKind;
+  /** The resolved endpoint (absolute socket path, full pipe name, or URL). */
+  readonly endpoint: string;
+  /** Whether sends wait for the recipient's "data acked" signal. */
+  readonly isAcked: boolean;
+  /** `'open'`, `'closing'` or `'closed'`. */
+  readonly state: ConnectionState;
+  /** Bytes accepted by `sendMessage` and not yet handed to the OS. */
+  readonly bufferedAmount: number;
+  /**
+   * Sends one message.
+   *
+   * @param message - bytes, or a string (sent as UTF-8). Bytes are not copied: do not mutate
+   *   them until the promise settles.
+   * @param options - `signal` to stop waiting, `wait: false` to reject instead of waiting for room.
+   * @returns resolves when written (and acked, on an acknowledged socket).
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`), synchronously, when `message` is neither bytes nor a string.
+   */
+  sendMessage(message: Uint8Array | string, options?: SendMessageOptions): Promise<void>;
+  /**
+   * Sets the one message handler (see the interface docs for the contract).
+   *
+   * @param handler - gets each {@link MessageResult}.
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when a handler is already set or the socket is being iterated.
+   */
+  messageHandler(handler: MessageHandler): void;
+  /** Closes the connection (queued sends are flushed first). Idempotent; same promise each call. */
+  disconnect(): Promise<void>;
+}
+
+const utf8 = new TextEncoder();
+
+/** The one implementation of {@link Socket}: a thin, transport-blind view of a connection. */
+export class IpcezSocket implements Socket {
+  readonly #connection: Connection;
+  readonly #isAcked: boolean;
+
+  constructor(connection: Connection, isAcked: boolean) {
+    this.#connection = connection;
+    this.#isAcked = isAcked;
+  }
+
+  get transport(): TransportKind {
+    return this.#connection.transport;
+  }
+
+  get endpoint(): string {
+    return this.#connection.endpoint;
+  }
+
+  get isAcked(): boolean {
+    return this.#isAcked;
+  }
+
+  get state(): ConnectionState {
+    return this.#connection.state;
+  }
+
+  get bufferedAmount(): number {
+    return this.#connection.bufferedAmount;
+  }
+
+  sendMessage(message: Uint8Array | string, options?: SendMessageOptions): Promise<void> {
+    if (typeof message === 'string') return this.#connection.send(utf8.encode(message), options);
+    if (message instanceof Uint8Array) return this.#connection.send(message, options);
+    throw invalidArgError(`message must be a Uint8Array or a string, got ${describe(message)}`);
+  }
+
+  messageHandler(handler: MessageHandler): void {
+    this.#connection.messageHandler(handler);
+  }
+
+  disconnect(): Promise<void> {
+    return this.#connection.close();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#connection[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor.name;
+  return typeof value;
+}
