@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ConnectionLostError, invalidArgError } from '@ipcez/core';
 import type { Connection, ConnectionState, IpcezError, MessageHandler, SendOptions, TransportKind } from '@ipcez/core';
 import { SignalPair } from './signal-pair.js';
@@ -34,6 +35,9 @@ class AckedConnection implements Connection {
     this.#inner = inner;
     this.#pair = pair;
     this.#ackTimeoutMs = ackTimeoutMs;
+    // Every send waiting for its ack listens to this signal (many may wait at once), and each
+    // listener is removed when its wait settles: not a leak, so no MaxListeners warning.
+    setMaxListeners(0, this.#lifetime.signal);
   }
 
   get transport(): TransportKind {
@@ -63,10 +67,11 @@ class AckedConnection implements Connection {
   send(message: Uint8Array, options: SendOptions = {}): Promise<void> {
     // Sends the inner connection refuses without writing (closed, over the limit, buffer full
     // with wait: false, bad arguments) must not post "data ready": no frame would follow it.
+    // A closed pair is not a refusal: signalReady() then rejects the send with
+    // ConnectionLostError rather than letting it through unacknowledged.
     const isRefused =
       !(message instanceof Uint8Array) ||
       this.#inner.state !== 'open' ||
-      this.#pair.state !== 'open' ||
       message.length > this.#inner.maxMessageBytes ||
       (options.wait === false && this.#inner.bufferedAmount >= this.#inner.highWaterMark);
     if (isRefused) return this.#inner.send(message, options);

@@ -128,6 +128,19 @@ describe.runIf(supported)('withAcks over a real socket in one process', () => {
     expect(client.state).toBe('closed');
   });
 
+  test('a send after the pair closed rejects with ConnectionLostError instead of going out unacknowledged', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    const server = withAcks(rig.server, rig.listenerPair);
+    let received = 0;
+    server.messageHandler((r) => {
+      if (r.ok) received++;
+    });
+    await rig.clientPair.close();
+    await expect(client.send(new Uint8Array([1]))).rejects.toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
+    expect(client.state).toBe('open');
+    expect(received).toBe(0);
+  });
+
   test('rejects a bad ackTimeoutMs or pair with IPCEZ_ERR_INVALID_ARG', () => {
     expect(() => withAcks(rig.client, rig.clientPair, { ackTimeoutMs: -5 })).toThrow(RangeError);
     expect(() => withAcks(rig.client, Object.create(null) as SignalPair)).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }));
