@@ -113,8 +113,7 @@ describe('WebSocket connection', () => {
   });
 
   it('destroy() rejects pending sends with the given error and reports it once', async () => {
-    const { client, server } = await pair({ highWaterMark: 16 * KiB });
-    void server;
+    const { client } = await pair({ highWaterMark: 16 * KiB });
     const collector = new Collector(client);
     const sends = Array.from({ length: 200 }, (_, i) => client.send(payload(i, 64 * KiB)));
     const reason = new WsError('gave up');
@@ -122,9 +121,9 @@ describe('WebSocket connection', () => {
     client.destroy();
     expect(client.state).toBe('closed');
     const results = await Promise.allSettled(sends);
-    const rejected = results.filter((r) => r.status === 'rejected');
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(rejected.length).toBeGreaterThan(0);
-    for (const r of rejected) expect((r as PromiseRejectedResult).reason).toBe(reason);
+    for (const r of rejected) expect(r.reason).toBe(reason);
     expect(await collector.end()).toBe(reason);
     expect(collector.errors).toHaveLength(1);
     await client.close();
