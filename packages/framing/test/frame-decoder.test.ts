@@ -60,6 +60,10 @@ function positions(cuts: readonly Cut[], length: number, layout: Layout): number
  * messages must not change and later messages must not be affected.
  */
 function decodeAndCheck(messages: readonly Uint8Array[], chunks: readonly Uint8Array[]): void {
+  // Plain checks rather than expect(): this runs hundreds of thousands of times per test.
+  const check = (condition: boolean, what: () => string): void => {
+    if (!condition) throw new Error(what());
+  };
   const decoder = new FrameDecoder();
   const layout = layoutOf(messages);
   const copies: [Uint8Array, number][] = [];
@@ -70,29 +74,33 @@ function decodeAndCheck(messages: readonly Uint8Array[], chunks: readonly Uint8A
     const out = decoder.push(chunk);
     for (const message of out) {
       const expected = messages[next];
-      if (expected === undefined) throw new Error('decoder returned more messages than were sent');
-      expect(sameBytes(message, expected), `message ${next} differs`).toBe(true);
-      expect(message.constructor).toBe(Uint8Array);
+      check(expected !== undefined, () => 'decoder returned more messages than were sent');
+      check(sameBytes(message, expected!), () => `message ${next} differs from the one sent`);
+      check(message.constructor === Uint8Array, () => `message ${next} is a ${message.constructor.name}`);
       const [start, end] = layout.payloads[next]!;
       if (start >= chunkStart && end <= chunkEnd) {
-        expect(message.buffer).toBe(chunk.buffer);
-        expect(message.byteOffset).toBe(chunk.byteOffset + start - chunkStart);
+        check(message.buffer === chunk.buffer, () => `message ${next} lies in one chunk but is not a view of it`);
+        check(message.byteOffset === chunk.byteOffset + start - chunkStart, () => `message ${next} views the wrong bytes`);
       } else {
-        expect(message.buffer).not.toBe(chunk.buffer);
-        expect(message.byteOffset).toBe(0);
-        expect(message.buffer.byteLength).toBe(message.length);
+        check(message.buffer !== chunk.buffer, () => `split message ${next} aliases the last chunk`);
+        check(
+          message.byteOffset === 0 && message.buffer.byteLength === message.length,
+          () => `split message ${next} is not a fresh exact-size copy`,
+        );
         copies.push([message, next]);
       }
       next++;
     }
-    expect(decoder.bufferedBytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES + 4);
+    check(decoder.bufferedBytes <= MAX_MESSAGE_BYTES + 4, () => `decoder holds ${decoder.bufferedBytes} bytes`);
     chunk.fill(0xee);
     chunkStart = chunkEnd;
   }
-  expect(next).toBe(messages.length);
-  expect(decoder.bufferedBytes).toBe(0);
-  expect(decoder.error).toBeUndefined();
-  for (const [copy, index] of copies) expect(sameBytes(copy, messages[index]!), `copy ${index} changed`).toBe(true);
+  check(next === messages.length, () => `decoded ${next} of ${messages.length} messages`);
+  check(decoder.bufferedBytes === 0, () => `${decoder.bufferedBytes} bytes left buffered`);
+  check(decoder.error === undefined, () => `decoder failed: ${String(decoder.error)}`);
+  for (const [copy, index] of copies) {
+    check(sameBytes(copy, messages[index]!), () => `copied message ${index} changed when its chunks were reused`);
+  }
 }
 
 describe('FrameDecoder chunking', () => {
