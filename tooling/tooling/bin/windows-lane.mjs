@@ -17,11 +17,14 @@
 // --teardownTimeout 20000. IPCEZ_WINDOWS_LANE_TIMEOUT_S (default 900) bounds the whole run: past
 // it the runner gets SIGTERM and the lane fails with exit code 124.
 //
+// Unless the caller passes --reporter, it adds Vitest's JSON reporter and ends with a summary
+// line: "windows lane: <package>: N passed, N failed, N skipped in N files, exit S after T s".
 // It exits with the runner's exit code, so failing Windows tests fail the lane. Inside the
 // run, IPCEZ_TEST_LANE=windows.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +42,16 @@ const defaults = [
 const args = ['run'];
 for (const [flag, value] of defaults) {
   if (!userArgs.some((a) => a === flag || a.startsWith(`${flag}=`))) args.push(`${flag}=${value}`);
+}
+// Unless the caller chose reporters, add Vitest's JSON report next to the default one, so the
+// lane can end with a one-line summary of what ran under Windows (CI logs grep for it).
+let reportDir;
+let reportFile;
+if (!userArgs.some((a) => a === '--reporter' || a.startsWith('--reporter='))) {
+  reportDir = mkdtempSync(join(tmpdir(), 'ipcez-lane-'));
+  reportFile = join(reportDir, 'report.json');
+  // node.exe under wine reads a Linux absolute path as one on its current drive, Z: = /.
+  args.push('--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`);
 }
 args.push(...userArgs);
 
@@ -85,5 +98,20 @@ if (process.platform === 'win32') {
   // The runner executes in the package directory; a relative path avoids Z: drive mapping issues.
   status = run(runner, [relative(process.cwd(), vitestEntry), ...args], totalTimeoutS * 1000);
 }
-console.error(`windows lane: exit ${status} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+let counts = '';
+if (reportFile !== undefined) {
+  try {
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    const skipped = report.numPendingTests + report.numTodoTests;
+    counts =
+      `${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped ` +
+      `in ${report.testResults.length} files, `;
+  } catch {
+    counts = 'no test report, ';
+  }
+  rmSync(reportDir, { recursive: true, force: true });
+}
+const where = process.platform === 'win32' ? 'Windows' : 'Windows node.exe via win-node';
+console.error(`windows lane: ${process.env.npm_package_name ?? basename(process.cwd())}: ${counts}exit ${status} after ${seconds} s (${where})`);
 process.exit(status);
