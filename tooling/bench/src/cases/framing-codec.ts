@@ -6,8 +6,9 @@
 //   - Buffer.copy bandwidth: copying the same wire bytes once, 64 KiB at a time.
 // Goal: >= 3x the naive codec on 64 B messages, and at most one copy per payload byte.
 //
-// Every figure is the best of several timed rounds (after one warm-up round) of at least
-// MIN_ROUND_MS each, so a busy machine inflates figures less than it would a single pass.
+// Every figure is the best of several timed rounds (after a warm-up) of at least
+// MIN_ROUND_MS each, the contenders' rounds interleaved, so a busy machine skews the ratios
+// less than it would separate passes.
 import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import { encodeFrame, FrameDecoder } from '@ipcez/framing';
@@ -15,8 +16,8 @@ import { encodeFrame, FrameDecoder } from '@ipcez/framing';
 const CHUNK_BYTES = 64 * 1024;
 /** Payload bytes per round, per message size. */
 const ROUND_PAYLOAD_BYTES = 16 * 1024 * 1024;
-const ROUNDS = 3;
-const MIN_ROUND_MS = 150;
+const ROUNDS = 5;
+const MIN_ROUND_MS = 80;
 const SIZES = [64, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024] as const;
 
 interface Workload {
@@ -50,22 +51,31 @@ function workload(size: number): Workload {
 /** Keeps results observable so the optimiser cannot drop the work. */
 let sink = 0;
 
-/** Best time (ms) of one execution of `round`, over ROUNDS timed rounds after a warm-up. */
-function best(round: () => void): number {
-  round();
-  let bestMs = Number.POSITIVE_INFINITY;
+/** Mean time (ms) of one execution of `body`, over a round of at least MIN_ROUND_MS. */
+function timeRound(body: () => void): number {
+  let runs = 0;
+  const start = performance.now();
+  let elapsed: number;
+  do {
+    body();
+    runs++;
+    elapsed = performance.now() - start;
+  } while (elapsed < MIN_ROUND_MS);
+  return elapsed / runs;
+}
+
+/**
+ * Best time (ms) of each contender. Rounds are interleaved (A B C, A B C, ...) so that load
+ * from other processes, and the garbage one contender leaves, fall on all of them alike.
+ */
+function bestOf<K extends string>(contenders: Record<K, () => void>): Record<K, number> {
+  const keys = Object.keys(contenders) as K[];
+  for (const key of keys) contenders[key](); // warm-up
+  const best = Object.fromEntries(keys.map((key) => [key, Number.POSITIVE_INFINITY])) as Record<K, number>;
   for (let r = 0; r < ROUNDS; r++) {
-    let runs = 0;
-    const start = performance.now();
-    let elapsed: number;
-    do {
-      round();
-      runs++;
-      elapsed = performance.now() - start;
-    } while (elapsed < MIN_ROUND_MS);
-    bestMs = Math.min(bestMs, elapsed / runs);
+    for (const key of keys) best[key] = Math.min(best[key], timeRound(contenders[key]));
   }
-  return bestMs;
+  return best;
 }
 
 // --- ours -------------------------------------------------------------------------------
@@ -153,21 +163,24 @@ export async function run(): Promise<void> {
   for (const size of SIZES) {
     const w = workload(size);
     const target = Buffer.allocUnsafe(w.wire.length);
-    const ourEnc = best(() => {
-      oursEncode(w);
+    const t = bestOf({
+      ourEnc: () => {
+        oursEncode(w);
+      },
+      ourDec: () => {
+        oursDecode(w);
+      },
+      naiveEnc: () => {
+        naiveEncode(w);
+      },
+      naiveDec: () => {
+        naiveDecode(w);
+      },
+      copy: () => {
+        copyOnce(w, target);
+      },
     });
-    const ourDec = best(() => {
-      oursDecode(w);
-    });
-    const naiveEnc = best(() => {
-      naiveEncode(w);
-    });
-    const naiveDec = best(() => {
-      naiveDecode(w);
-    });
-    const copy = best(() => {
-      copyOnce(w, target);
-    });
+    const { ourEnc, ourDec, naiveEnc, naiveDec, copy } = t;
     const ours = ourEnc + ourDec;
     const naive = naiveEnc + naiveDec;
     const naiveCounter = { copied: 0 };
