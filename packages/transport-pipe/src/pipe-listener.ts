@@ -119,6 +119,7 @@ export class PipeListener implements Listener {
    * ```
    */
   close(): Promise<void> {
+    if (this.#closePromise !== undefined) return this.#closePromise;
     const end = new ConnectionLostError('local-close', `listener on ${this.#endpoint} closed`);
     cleanEnds.add(end);
     return this.#shutdown(end);

@@ -3,14 +3,25 @@ import type { ConnectOptions, ListenOptions } from '@ipcez/core';
 import { resolveMaxMessageBytes } from '@ipcez/framing';
 
 /**
- * Options of {@link connectPipe} (and `pipeTransport.connect`): the options every ipcez
- * transport's `connect` takes, nothing pipe-specific.
+ * Options of `connectPipe` (and `pipeTransport.connect`): the options every ipcez transport's
+ * `connect` takes (`signal`, `maxMessageBytes`, `highWaterMark`), nothing pipe-specific.
+ *
+ * @example
+ * ```ts
+ * const options: PipeConnectOptions = { signal: AbortSignal.timeout(2000), highWaterMark: 256 * 1024 };
+ * ```
  */
 export type PipeConnectOptions = ConnectOptions;
 
 /**
- * Options of {@link listenPipe} (and `pipeTransport.listen`): the options every ipcez
- * transport's `listen` takes, nothing pipe-specific.
+ * Options of `listenPipe` (and `pipeTransport.listen`): the options every ipcez transport's
+ * `listen` takes (`signal`, `maxMessageBytes`, `highWaterMark`, `beforeBind`), nothing
+ * pipe-specific.
+ *
+ * @example
+ * ```ts
+ * const options: PipeListenOptions = { beforeBind: (pipeName) => console.log('binding', pipeName) };
+ * ```
  */
 export type PipeListenOptions = ListenOptions;
 

@@ -1,11 +1,23 @@
 import { InvalidEndpointError, invalidArgError } from '@ipcez/core';
 
-/** The prefix of every local Windows named pipe: `\\.\pipe\`. */
+/**
+ * The prefix of every local Windows named pipe: the characters `\\.\pipe\`.
+ *
+ * @example
+ * ```ts
+ * const bare = listener.endpoint.slice(PIPE_PREFIX.length); // 'my-app'
+ * ```
+ */
 export const PIPE_PREFIX = '\\\\.\\pipe\\';
 
 /**
  * The longest full pipe name Windows accepts, prefix included, in UTF-16 code units
  * (`CreateNamedPipeW`: "The entire pipe name string can be up to 256 characters long").
+ *
+ * @example
+ * ```ts
+ * const room = MAX_PIPE_NAME_LENGTH - PIPE_PREFIX.length; // 247 characters for the bare name
+ * ```
  */
 export const MAX_PIPE_NAME_LENGTH = 256;
 
