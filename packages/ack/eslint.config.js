@@ -1,36 +1,40 @@
 import { ipcezEslint } from '@ipcez/tooling/eslint';
 
-const layering = ipcezEslint(import.meta.dirname, {
-  forbidImports: ['@ipcez/transport-unix', '@ipcez/transport-pipe', '@ipcez/transport-ws', 'ipcez'],
-});
-
+const TRANSPORTS = ['@ipcez/transport-unix', '@ipcez/transport-pipe', '@ipcez/transport-ws', 'ipcez'];
+const byName = {
+  group: ['**/src/*', '**/dist/*', '../../*'],
+  message: 'Import other packages by name, through their exports (STYLE.md section 1).',
+};
 // STYLE.md section 7: only src/platform/index.ts chooses a backend (with a lazy import), so
 // no other module may import src/platform/posix or src/platform/win32.
+const platformBackends = {
+  group: ['**/platform/posix*', '**/platform/win32*', './posix*', './win32*'],
+  message: 'Only src/platform/index.ts loads a platform backend (STYLE.md section 7).',
+};
+
 export default [
-  ...layering,
+  ...ipcezEslint(import.meta.dirname, { forbidImports: TRANSPORTS }),
   {
-    files: ['src/**/*.ts', 'test/**/*.ts'],
+    files: ['src/**/*.ts'],
     ignores: ['src/platform/index.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              group: ['**/src/*', '**/dist/*', '../../*'],
-              message: 'Import other packages by name, through their exports (STYLE.md section 1).',
-            },
-            {
-              group: ['**/platform/posix*', '**/platform/win32*', './posix*', './win32*'],
-              message: 'Only src/platform/index.ts loads a platform backend (STYLE.md section 7).',
-            },
-          ],
-          paths: ['@ipcez/transport-unix', '@ipcez/transport-pipe', '@ipcez/transport-ws', 'ipcez'].map((name) => ({
+          patterns: [byName, platformBackends],
+          paths: TRANSPORTS.map((name) => ({
             name,
             message: 'This layer must not import that package (DESIGN.md "Packages and layering").',
           })),
         },
       ],
+    },
+  },
+  {
+    // Tests run acks over the real transports (devDependencies), as the facade does.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [byName, platformBackends], paths: ['ipcez'] }],
     },
   },
 ];

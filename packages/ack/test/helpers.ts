@@ -32,7 +32,7 @@ export function track(label: string, promise: Promise<unknown>, into: string[]):
       into.push(`${label}:ok`);
     },
     (error: unknown) => {
-      into.push(`${label}:${(error as { code?: string }).code ?? String(error)}`);
+      into.push(`${label}:${(error as { code?: string }).code ?? (error as Error).message}`);
     },
   );
 }

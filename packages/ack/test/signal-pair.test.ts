@@ -71,6 +71,30 @@ describe.runIf(supported)('SignalPair (both platforms)', () => {
     expect(order).toEqual(isWindows ? ['w1:ok', 'w2:ok', 'w3:ok'].slice(0, order.length) : ['w1:ok', 'w2:ok', 'w3:ok']);
   });
 
+  test('an ack that arrives after every waiter gave up is kept for the next waiter, not lost or doubled', async () => {
+    const pair = await open(uniqueEndpoint('giveback'), 'listener');
+    // The native wait started for this call may still be running when it times out; the ack
+    // posted next is then taken by that wait with nobody left to hand it to.
+    await expect(pair.waitAcked(20)).rejects.toMatchObject({ code: RecipientAckTimeoutErrorCode });
+    pair.signalAcked();
+    await delay(30); // let that native wait take it and return
+    await expect(pair.waitAcked(4000)).resolves.toBeUndefined();
+    await expect(pair.waitAcked(50)).rejects.toMatchObject({ code: RecipientAckTimeoutErrorCode });
+  });
+
+  test('an aborted oldest waiter passes the next ack to the waiter after it', async () => {
+    const pair = await open(uniqueEndpoint('abort2'), 'listener');
+    const controller = new AbortController();
+    const order: string[] = [];
+    const first = track('first', pair.waitAcked(4000, controller.signal), order);
+    const second = track('second', pair.waitAcked(4000), order);
+    controller.abort(new Error('gave up'));
+    await first;
+    pair.signalAcked();
+    await second;
+    expect(order).toEqual(['first:gave up', 'second:ok']);
+  });
+
   test('an abort rejects the wait with signal.reason', async () => {
     const pair = await open(uniqueEndpoint('abort'), 'listener');
     const controller = new AbortController();
