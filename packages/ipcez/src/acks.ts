@@ -11,8 +11,9 @@ import type { Connection } from '@ipcez/core';
 export async function openAckedClient(connection: Connection, ackTimeoutMs: number): Promise<Connection> {
   const pair = await openSignalPair(connection.endpoint);
   const acked = withAcks(connection, pair, { ackTimeoutMs });
-  // The client's pair lives as long as its connection: close the handles when it ends.
-  // (A message handler would consume the stream, so watch the state through close instead.)
+  // The client's pair handles live until the socket is released (disconnect/destroy), not
+  // merely until the peer goes away: a peer that acks and then closes at once leaves acks
+  // posted that sends still waiting must be able to take.
   return new PairOwningConnection(acked, pair);
 }
 
@@ -44,7 +45,7 @@ export function prepareAckedListener(ackTimeoutMs: number): AckedListenerParts {
   };
 }
 
-/** A connection that closes its client signal pair's handles once it is closed or destroyed. */
+/** A connection that closes its client signal pair's handles when it is closed or destroyed. */
 class PairOwningConnection implements Connection {
   readonly #inner: Connection;
   readonly #pair: SignalPair;
@@ -76,10 +77,7 @@ class PairOwningConnection implements Connection {
     return this.#inner.send(message, options);
   }
   messageHandler(handler: Parameters<Connection['messageHandler']>[0]): void {
-    this.#inner.messageHandler((result) => {
-      if (!result.ok) void this.#pair.close();
-      handler(result);
-    });
+    this.#inner.messageHandler(handler);
   }
   close(): Promise<void> {
     return this.#inner.close().finally(() => this.#pair.close());

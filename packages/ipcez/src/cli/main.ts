@@ -210,49 +210,41 @@ async function cmdSend(args: string[]): Promise<number> {
 
   const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
   const options = { ...common(values), ...(signal === undefined ? {} : { signal }) };
-  const work = async (): Promise<void> => {
-    const socket = await connect(endpoint, options);
-    try {
-      const got: Uint8Array[] = [];
-      let wake: (() => void) | undefined;
-      let ended: Error | undefined;
-      socket.messageHandler((result) => {
-        if (result.ok) got.push(result.message);
-        else ended = result.error;
-        wake?.();
-      });
-      const sends: Promise<void>[] = [];
-      for (let i = 0; i < count; i++) for (const m of messages) sends.push(socket.sendMessage(m, signal ? { signal } : {}));
-      await Promise.all(sends);
-      while (got.length < replies) {
-        if (ended) throw ended;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-      for (let i = 0; i < replies; i++) out(formatMessage(got[i]!, format, i));
-    } finally {
-      await socket.disconnect();
-    }
+  let socket: Socket | undefined;
+  const got: Uint8Array[] = [];
+  let wake: (() => void) | undefined;
+  let ended: Error | undefined;
+  // On timeout: end the connection, so every wait below (sends, acks, replies) stops.
+  const onTimeout = (): void => {
+    void socket?.disconnect();
+    wake?.();
   };
-  if (signal === undefined) {
-    await work();
-  } else {
-    let onAbort!: () => void;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => {
-        reject(new CliTimeoutError(`timed out after ${timeoutMs} ms`));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
+  signal?.addEventListener('abort', onTimeout, { once: true });
+  try {
+    socket = await connect(endpoint, options);
+    socket.messageHandler((result) => {
+      if (result.ok) got.push(result.message);
+      else ended = result.error;
+      wake?.();
     });
-    try {
-      await Promise.race([work(), aborted]);
-    } catch (error) {
-      if (signal.aborted) throw new CliTimeoutError(`timed out after ${timeoutMs} ms`);
-      throw error;
-    } finally {
-      signal.removeEventListener('abort', onAbort);
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) for (const m of messages) sends.push(socket.sendMessage(m, signal ? { signal } : {}));
+    await Promise.all(sends);
+    while (got.length < replies) {
+      if (signal?.aborted === true) break;
+      if (ended) throw ended;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     }
+    if (signal?.aborted === true) throw new CliTimeoutError(`timed out after ${String(timeoutMs)} ms`);
+    for (let i = 0; i < replies; i++) out(formatMessage(got[i]!, format, i));
+  } catch (error) {
+    if (signal?.aborted === true) throw new CliTimeoutError(`timed out after ${String(timeoutMs)} ms`);
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onTimeout);
+    await socket?.disconnect();
   }
   return EXIT.ok;
 }
