@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../bin/ipcez.js', import.meta.url));
+export const CLI: string = fileURLToPath(new URL('../../bin/ipcez.js', import.meta.url));
 
 /** The environment a child gets: the test's, with `target`/`os` set (or removed when `null`). */
 export function childEnv(overrides: Record<string, string | null> = {}): NodeJS.ProcessEnv {
