@@ -20,9 +20,21 @@ export interface SignalNames {
   readonly localFallback: { readonly ready: string; readonly acked: string } | undefined;
 }
 
-/** Suffix of the "data ready" signal (DESIGN.md "Delivery acknowledgement"). */
+/**
+ * Suffix of the "data ready" signal's name (DESIGN.md "Delivery acknowledgement").
+ * @example
+ * ```ts
+ * deriveSignalNames('/tmp/a.sock', 'linux').ready.endsWith(READY_SUFFIX); // true
+ * ```
+ */
 export const READY_SUFFIX = '.data_ready';
-/** Suffix of the "data acked" signal (DESIGN.md "Delivery acknowledgement"). */
+/**
+ * Suffix of the "data acked" signal's name (DESIGN.md "Delivery acknowledgement").
+ * @example
+ * ```ts
+ * deriveSignalNames('app', 'win32').acked; // 'Global\\app' + ACKED_SUFFIX
+ * ```
+ */
 export const ACKED_SUFFIX = '.data_acked';
 
 // Linux keeps a named semaphore as /dev/shm/sem.<name without the leading slash>, and a file

@@ -9,7 +9,13 @@ export interface WithAcksOptions {
   readonly ackTimeoutMs?: number;
 }
 
-/** DESIGN.md: wait up to 5 s (configurable) for "data acked". */
+/**
+ * How long a send waits for "data acked" by default: 5 s (DESIGN.md).
+ * @example
+ * ```ts
+ * withAcks(connection, pair, { ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS * 2 });
+ * ```
+ */
 export const DEFAULT_ACK_TIMEOUT_MS = 5000;
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
