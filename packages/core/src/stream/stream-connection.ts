@@ -46,21 +46,53 @@ interface ResolvedStreamConnectionOptions {
   readonly closeTimeoutMs: number;
 }
 
-/** One `send` call until it settles. */
-interface PendingSend {
+/** A send that found the queue at its high-water mark and waits for room, in order. */
+interface WaitingSend {
   readonly message: Uint8Array;
-  /** Frame bytes: header + payload. */
-  readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
-  /** The abort listener of a send waiting for room; disposed when it is admitted. */
+  /** Its signal's abort listener; disposed when it is admitted. */
   abort: Disposable | undefined;
 }
 
-/** Sends handed to the duplex in one batch, settled by the batch's write callback. */
+/**
+ * Messages written together, settled together by one write callback. Every send admitted
+ * straight into a batch returns the batch's one promise (a send costs no promise or closure
+ * of its own, which matters at millions of small messages per second); sends that waited
+ * for room keep their own promise, settled with the batch (`waiters`).
+ */
 interface Batch {
-  readonly sends: PendingSend[];
-  readonly bytes: number;
+  readonly messages: Uint8Array[];
+  /** Frame bytes: headers + payloads. */
+  bytes: number;
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  waiters: WaitingSend[] | undefined;
+  /** Whether `promise` was returned to a caller (else nobody could observe its rejection). */
+  returned: boolean;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { messages: [], bytes: 0, promise, resolve, reject, waiters: undefined, returned: false };
+}
+
+function settleBatch(batch: Batch, error: unknown): void {
+  if (error === undefined) {
+    batch.resolve();
+    if (batch.waiters) for (const waiter of batch.waiters) waiter.resolve();
+  } else {
+    // A batch only waiting sends joined was never handed out: keep its rejection handled.
+    if (!batch.returned) batch.promise.catch(() => undefined);
+    batch.reject(error);
+    if (batch.waiters) for (const waiter of batch.waiters) waiter.reject(error);
+  }
 }
 
 function describe(value: unknown): string {
@@ -161,10 +193,9 @@ export class StreamConnection implements Connection {
 
   #state: ConnectionState = 'open';
   /** Sends past the high-water mark, waiting for room, in order. */
-  #waiting: PendingSend[] = [];
-  /** Admitted sends not yet handed to the duplex. */
-  #queue: PendingSend[] = [];
-  #queuedBytes = 0;
+  #waiting: WaitingSend[] = [];
+  /** The batch collecting admitted sends, not yet handed to the duplex. */
+  #open: Batch | undefined;
   /** Batches handed to the duplex whose write callback has not run. */
   readonly #inflight: Batch[] = [];
   #inflightBytes = 0;
@@ -177,6 +208,8 @@ export class StreamConnection implements Connection {
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #finalized = false;
+  /** The message handler, once set (the fast path of delivery). */
+  #handler: MessageHandler | undefined;
 
   /**
    * Use {@link createStreamConnection}; the class is exported as a type only.
@@ -246,7 +279,7 @@ export class StreamConnection implements Connection {
 
   /** Frame bytes (headers included) accepted by `send` and not yet handed to the OS. */
   get bufferedAmount(): number {
-    return this.#queuedBytes + this.#inflightBytes;
+    return (this.#open?.bytes ?? 0) + this.#inflightBytes;
   }
 
   /** Queued-bytes high-water mark past which sends wait. */
@@ -293,18 +326,9 @@ export class StreamConnection implements Connection {
     if (!hasRoom && !wait) {
       return Promise.reject(new SendBufferFullError(this.bufferedAmount, this.#options.highWaterMark));
     }
+    if (hasRoom) return this.#admit(message);
     return new Promise<void>((resolve, reject) => {
-      const send: PendingSend = {
-        message,
-        bytes: message.length + HEADER_BYTES,
-        resolve,
-        reject,
-        abort: undefined,
-      };
-      if (hasRoom) {
-        this.#admit(send);
-        return;
-      }
+      const send: WaitingSend = { message, resolve, reject, abort: undefined };
       if (signal !== undefined) {
         send.abort = addAbortListener(signal, () => {
           const index = this.#waiting.indexOf(send);
@@ -332,6 +356,8 @@ export class StreamConnection implements Connection {
     this.#inbox.setHandler((result) => {
       handler(result.ok ? { ok: true, message: result.value } : result);
     });
+    // From now on, with nothing buffered, messages go straight to the handler (see #onData).
+    this.#handler = handler;
   }
 
   /**
@@ -365,7 +391,7 @@ export class StreamConnection implements Connection {
     this.#closePromise = this.#closed;
     if (this.#state !== 'open') return this.#closePromise;
     this.#state = 'closing';
-    for (const send of this.#waiting) this.#enqueue(send);
+    for (const send of this.#waiting) this.#enqueueWaiting(send);
     this.#waiting = [];
     this.#closeTimer = setTimeout(() => {
       this.#terminate(
@@ -419,25 +445,44 @@ export class StreamConnection implements Connection {
     return this.#sendError ?? this.#lost('local-close', 'the connection is closing');
   }
 
-  #admit(send: PendingSend): void {
-    this.#enqueue(send);
-    this.#scheduleFlush();
+  /** Queues a message into the open batch and returns the batch's promise. */
+  #admit(message: Uint8Array): Promise<void> {
+    const batch = (this.#open ??= newBatch());
+    batch.messages.push(message);
+    batch.bytes += message.length + HEADER_BYTES;
+    batch.returned = true;
+    if (batch.messages.length === 1 && this.#inflight.length === 0 && !this.#needDrain) {
+      // Idle (nothing queued, nothing in flight, not waiting for 'drain'): write this one
+      // now, for the lowest latency. Its write callback runs on a later tick, so until then
+      // the line is not idle: every send made in the rest of this tick is queued and
+      // flushed together, and a burst costs two writes, not one per message.
+      this.#writeBatch();
+    } else {
+      this.#scheduleFlush();
+    }
+    return batch.promise;
   }
 
-  #enqueue(send: PendingSend): void {
+  #enqueueWaiting(send: WaitingSend): void {
     send.abort?.[Symbol.dispose]();
     send.abort = undefined;
-    this.#queue.push(send);
-    this.#queuedBytes += send.bytes;
+    const batch = (this.#open ??= newBatch());
+    batch.messages.push(send.message);
+    batch.bytes += send.message.length + HEADER_BYTES;
+    (batch.waiters ??= []).push(send);
   }
 
   #admitWaiting(): void {
-    let admitted = false;
-    while (this.#waiting.length > 0 && this.bufferedAmount < this.#options.highWaterMark) {
-      this.#enqueue(this.#waiting.shift()!);
-      admitted = true;
+    const waiting = this.#waiting;
+    let admitted = 0;
+    while (admitted < waiting.length && this.bufferedAmount < this.#options.highWaterMark) {
+      this.#enqueueWaiting(waiting[admitted]!);
+      admitted++;
     }
-    if (admitted) this.#scheduleFlush();
+    if (admitted === 0) return;
+    // One splice per round, not a shift per send: thousands may wait behind a full queue.
+    waiting.splice(0, admitted);
+    this.#scheduleFlush();
   }
 
   #scheduleFlush(): void {
@@ -453,36 +498,39 @@ export class StreamConnection implements Connection {
 
   #flush(): void {
     if (this.#state === 'closed' || this.#needDrain) return;
-    if (this.#queue.length > 0) this.#writeBatch();
-    if (this.#state === 'closing' && this.#queue.length === 0 && this.#inflight.length === 0 && !this.#ended) {
+    if (this.#open) this.#writeBatch();
+    if (this.#state === 'closing' && !this.#open && this.#inflight.length === 0 && !this.#ended) {
       this.#ended = true;
       this.#duplex.end();
     }
   }
 
   #writeBatch(): void {
-    const sends = this.#queue;
-    const bytes = this.#queuedBytes;
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    const batch = this.#open;
+    if (!batch) return;
+    this.#open = undefined;
+    const { messages } = batch;
 
     let stagingSize = 0;
-    for (const send of sends) {
-      stagingSize += send.message.length < COPY_THRESHOLD ? send.bytes : HEADER_BYTES;
+    for (const message of messages) {
+      stagingSize += message.length < COPY_THRESHOLD ? message.length + HEADER_BYTES : HEADER_BYTES;
     }
     const staging = Buffer.allocUnsafe(stagingSize);
     const chunks: Uint8Array[] = [];
     let position = 0;
     let segmentStart = 0;
-    for (const send of sends) {
-      const { message } = send;
+    for (const message of messages) {
       const length = message.length;
       staging[position] = length >>> 24;
       staging[position + 1] = (length >>> 16) & 0xff;
       staging[position + 2] = (length >>> 8) & 0xff;
       staging[position + 3] = length & 0xff;
       position += HEADER_BYTES;
-      if (length < COPY_THRESHOLD) {
+      if (length <= 64) {
+        // A byte loop beats TypedArray#set's per-call cost for tiny payloads.
+        for (let k = 0; k < length; k++) staging[position + k] = message[k]!;
+        position += length;
+      } else if (length < COPY_THRESHOLD) {
         staging.set(message, position);
         position += length;
       } else {
@@ -490,11 +538,11 @@ export class StreamConnection implements Connection {
         segmentStart = position;
       }
     }
-    if (position > segmentStart) chunks.push(staging.subarray(segmentStart, position));
+    if (position > segmentStart)
+      chunks.push(position === stagingSize && segmentStart === 0 ? staging : staging.subarray(segmentStart, position));
 
-    const batch: Batch = { sends, bytes };
     this.#inflight.push(batch);
-    this.#inflightBytes += bytes;
+    this.#inflightBytes += batch.bytes;
     const duplex = this.#duplex;
     const last = chunks.length - 1;
     // Corked writes of several chunks reach the OS as one writev.
@@ -516,7 +564,7 @@ export class StreamConnection implements Connection {
     }
     this.#inflight.shift();
     this.#inflightBytes -= batch.bytes;
-    for (const send of batch.sends) send.resolve();
+    settleBatch(batch, undefined);
     if (this.#state === 'open') this.#admitWaiting();
     else if (this.#state === 'closing') this.#flush();
   }
@@ -525,13 +573,20 @@ export class StreamConnection implements Connection {
     if (this.#state === 'closed') return;
     let messages: Uint8Array[];
     try {
-      messages = this.#decoder.push(chunk);
+      // A plain Uint8Array view of the chunk (no copy): the messages the decoder cuts from it
+      // are then plain views too, cheaper to create than Buffer subarrays.
+      messages = this.#decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (error) {
       this.#terminate(error as FrameTooLargeError);
       return;
     }
+    const inbox = this.#inbox;
     for (const message of messages) {
-      this.#inbox.push(message);
+      // With a handler set and nothing buffered, the Inbox would call the handler at once:
+      // do it directly and skip its intermediate result object.
+      const handler = this.#handler;
+      if (handler !== undefined && inbox.size === 0) handler({ ok: true, message });
+      else inbox.push(message);
       // A handler may have destroyed the connection; nothing is delivered after its end.
       if (this.#isClosed()) return;
     }
@@ -605,15 +660,14 @@ export class StreamConnection implements Connection {
       : this.#lost('local-close', `closed after an error: ${error.message}`, error);
     this.#sendError = sendError;
 
-    const pending: PendingSend[] = [];
-    for (const batch of this.#inflight) pending.push(...batch.sends);
-    pending.push(...this.#queue, ...this.#waiting);
-    this.#inflight.length = 0;
+    const batches = this.#inflight.splice(0);
+    if (this.#open) batches.push(this.#open);
+    this.#open = undefined;
     this.#inflightBytes = 0;
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    const waiting = this.#waiting;
     this.#waiting = [];
-    for (const send of pending) {
+    for (const batch of batches) settleBatch(batch, sendError);
+    for (const send of waiting) {
       send.abort?.[Symbol.dispose]();
       send.abort = undefined;
       send.reject(sendError);

@@ -164,15 +164,28 @@ describe('StreamConnection: sending', () => {
     expect(p.writes.a).toBeLessThanOrEqual(2);
   });
 
-  it('writes large payloads by reference next to their headers in one vectored write', async () => {
+  it('writes the first send of an idle tick at once, then large payloads by reference beside the rest in one vectored write', async () => {
     const p = pair(8 * 1024 * 1024);
     const a = connect(p.a);
     const atB = new Collector(connect(p.b));
-    await Promise.all([a.send(pattern(100_000, 1)), a.send(text('small')), a.send(pattern(70_000, 2))]);
-    await atB.until(3);
+    await Promise.all([
+      a.send(text('first')),
+      a.send(pattern(100_000, 1)),
+      a.send(text('small')),
+      a.send(pattern(70_000, 2)),
+    ]);
+    await atB.until(4);
+    expect(p.writes.a).toBe(2);
+    expect(atB.messages.map((m) => m.length)).toEqual([5, 100_000, 5, 70_000]);
+    expect(Buffer.from(atB.messages[3]!).equals(Buffer.from(pattern(70_000, 2)))).toBe(true);
+  });
+
+  it('writes one lone send at once, without waiting for the next tick', (): Promise<void> => {
+    const p = pair();
+    const a = connect(p.a);
+    const sent = a.send(text('now'));
     expect(p.writes.a).toBe(1);
-    expect(atB.messages.map((m) => m.length)).toEqual([100_000, 5, 70_000]);
-    expect(Buffer.from(atB.messages[2]!).equals(Buffer.from(pattern(70_000, 2)))).toBe(true);
+    return sent;
   });
 
   it('rejects an oversized send with FrameTooLargeError, writes nothing, and stays usable', async () => {

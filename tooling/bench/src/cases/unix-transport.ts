@@ -1,0 +1,336 @@
+// @ipcez/transport-unix against raw node:net with hand-written framing (issue #3), measured in
+// the same run, two processes each (this process sends, a child process receives):
+//   - one-way throughput of 64 B, 64 KiB and 4 MiB messages with many sends in flight;
+//     baselines: raw one-write-per-message (a prebuilt frame, drain respected), and for 64 B
+//     raw writes batched into 64 KiB buffers;
+//   - 64 B ping-pong latency, p50 and p99, against a raw echo with the same framing.
+// Goals: 64 B >= 0.8x raw batched; 4 MiB >= 1.0x raw one-write-per-message; ping-pong p50
+// <= 1.15x raw. Each figure is the best of ROUNDS runs (alternating ipcez and raw), so a
+// busy machine inflates figures less than it would a single pass.
+import { spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { Connection } from '@ipcez/core';
+import { connectUnix } from '@ipcez/transport-unix';
+
+const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROUNDS = 3;
+const COUNTS = { 64: 400_000, [64 * 1024]: 4096, [4 * 1024 * 1024]: 64 } as Record<number, number>;
+const PING_PONGS = 10_000;
+
+// Hand-written framing shared by both child servers' raw parts: a 4-byte big-endian length,
+// then the payload; onFrame gets each payload (a view when it lies in one chunk).
+const PARSER = `
+function frameParser(onFrame) {
+  let header = Buffer.alloc(4), headerFill = 0, body = null, bodyFill = 0;
+  return (chunk) => {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (body === null) {
+        if (headerFill === 0 && chunk.length - offset >= 4) {
+          const length = chunk.readUInt32BE(offset);
+          offset += 4;
+          if (chunk.length - offset >= length) { onFrame(chunk.subarray(offset, offset + length)); offset += length; continue; }
+          body = Buffer.allocUnsafe(length); bodyFill = 0; continue;
+        }
+        const take = Math.min(4 - headerFill, chunk.length - offset);
+        chunk.copy(header, headerFill, offset, offset + take); headerFill += take; offset += take;
+        if (headerFill < 4) break;
+        headerFill = 0; body = Buffer.allocUnsafe(header.readUInt32BE(0)); bodyFill = 0;
+        if (body.length === 0) { onFrame(body); body = null; }
+        continue;
+      }
+      const take = Math.min(body.length - bodyFill, chunk.length - offset);
+      chunk.copy(body, bodyFill, offset, offset + take); bodyFill += take; offset += take;
+      if (bodyFill === body.length) { onFrame(body); body = null; }
+    }
+  };
+}
+`;
+
+/** Raw node:net server: `sink N` counts N frames then answers one byte; `echo` echoes frames. */
+const RAW_SERVER = `
+import net from 'node:net';
+${PARSER}
+const [file, mode, count] = process.argv.slice(1);
+const server = net.createServer((socket) => {
+  let received = 0;
+  const expected = Number(count);
+  socket.on('data', frameParser(mode === 'sink'
+    ? () => { if (++received === expected) socket.write(Buffer.of(1)); }
+    : (payload) => { const head = Buffer.alloc(4); head.writeUInt32BE(payload.length); socket.write(Buffer.concat([head, payload])); }));
+  socket.on('error', () => {});
+  socket.on('close', () => { server.close(); });
+});
+server.listen(file, () => process.stdout.write('ready\\n'));
+`;
+
+/** ipcez server: the same two modes through @ipcez/transport-unix. */
+const IPCEZ_SERVER = `
+import { listenUnix } from '@ipcez/transport-unix';
+const [file, mode, count] = process.argv.slice(1);
+const listener = await listenUnix(file);
+listener.connectionHandler((connection) => {
+  let received = 0;
+  const expected = Number(count);
+  connection.messageHandler(mode === 'sink'
+    ? (r) => { if (r.ok && ++received === expected) void connection.send(Uint8Array.of(1)); if (!r.ok) void listener.close(); }
+    : (r) => { if (r.ok) connection.send(r.message).catch(() => {}); else void listener.close(); });
+});
+process.stdout.write('ready\\n');
+`;
+
+type Child = ChildProcessByStdio<null, Readable, null>;
+
+async function startServer(script: string, file: string, mode: string, count: number): Promise<Child> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, file, mode, String(count)], {
+    cwd: benchDir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await once(child.stdout, 'data');
+  return child;
+}
+
+async function stop(child: Child): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+}
+
+function payload(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = i & 0xff;
+  return out;
+}
+
+function frameOf(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(4 + message.length);
+  out.writeUInt32BE(message.length, 0);
+  out.set(message, 4);
+  return out;
+}
+
+async function rawConnect(file: string): Promise<net.Socket> {
+  const socket = net.connect(file);
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** MB/s of payload, raw, one write of a prebuilt frame per message, drain respected. */
+async function rawPerMessage(file: string, size: number, count: number): Promise<number> {
+  const child = await startServer(RAW_SERVER, file, 'sink', count);
+  try {
+    const socket = await rawConnect(file);
+    const frame = frameOf(payload(size));
+    const done = once(socket, 'data');
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      if (!socket.write(frame)) await once(socket, 'drain');
+    }
+    await done;
+    const ms = performance.now() - start;
+    socket.destroy();
+    return (size * count) / 1e6 / (ms / 1000);
+  } finally {
+    await stop(child);
+  }
+}
+
+/** MB/s of payload, raw, frames packed into 64 KiB buffers (one copy each), drain respected. */
+async function rawBatched(file: string, size: number, count: number): Promise<number> {
+  const child = await startServer(RAW_SERVER, file, 'sink', count);
+  try {
+    const socket = await rawConnect(file);
+    const message = payload(size);
+    const done = once(socket, 'data');
+    const start = performance.now();
+    let batch = Buffer.allocUnsafe(64 * 1024);
+    let offset = 0;
+    for (let i = 0; i < count; i++) {
+      if (offset + 4 + size > batch.length) {
+        const full = batch.subarray(0, offset);
+        batch = Buffer.allocUnsafe(64 * 1024);
+        offset = 0;
+        if (!socket.write(full)) await once(socket, 'drain');
+      }
+      batch.writeUInt32BE(size, offset);
+      batch.set(message, offset + 4);
+      offset += 4 + size;
+    }
+    socket.write(batch.subarray(0, offset));
+    await done;
+    const ms = performance.now() - start;
+    socket.destroy();
+    return (size * count) / 1e6 / (ms / 1000);
+  } finally {
+    await stop(child);
+  }
+}
+
+/** Resolves with the next message a connection receives (one handler, reused). */
+function nextMessages(connection: Connection): () => Promise<Uint8Array> {
+  let waiter: ((m: Uint8Array) => void) | undefined;
+  connection.messageHandler((r) => {
+    if (r.ok && waiter) {
+      const w = waiter;
+      waiter = undefined;
+      w(r.message);
+    }
+  });
+  return () =>
+    new Promise((resolve) => {
+      waiter = resolve;
+    });
+}
+
+/** MB/s of payload through ipcez, every send in flight up to the high-water mark. */
+async function ipcezThroughput(file: string, size: number, count: number): Promise<number> {
+  const child = await startServer(IPCEZ_SERVER, file, 'sink', count);
+  try {
+    const connection = await connectUnix(file);
+    const next = nextMessages(connection);
+    const message = payload(size);
+    const done = next();
+    const start = performance.now();
+    // Sends are not awaited, except when the queue reaches its high-water mark: the ipcez
+    // analogue of write() returning false and waiting for 'drain'.
+    let last: Promise<void> = Promise.resolve();
+    for (let i = 0; i < count; i++) {
+      last = connection.send(message);
+      if (connection.bufferedAmount >= connection.highWaterMark) await last;
+    }
+    await last;
+    await done;
+    const ms = performance.now() - start;
+    await connection.close();
+    return (size * count) / 1e6 / (ms / 1000);
+  } finally {
+    await stop(child);
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+/** Round-trip times (µs) of 64 B messages, raw. */
+async function rawPingPong(file: string): Promise<number[]> {
+  const child = await startServer(RAW_SERVER, file, 'echo', 0);
+  try {
+    const socket = await rawConnect(file);
+    const frame = frameOf(payload(64));
+    const times: number[] = [];
+    let resolveEcho: (() => void) | undefined;
+    let pending = 0;
+    socket.on('data', (chunk: Buffer) => {
+      pending -= chunk.length; // the echo is exactly one frame of 68 bytes
+      if (pending === 0) resolveEcho?.();
+    });
+    for (let i = 0; i < PING_PONGS + 500; i++) {
+      const echoed = new Promise<void>((resolve) => {
+        resolveEcho = resolve;
+      });
+      pending = frame.length;
+      const start = performance.now();
+      socket.write(frame);
+      await echoed;
+      if (i >= 500) times.push((performance.now() - start) * 1000);
+    }
+    socket.destroy();
+    return times.sort((a, b) => a - b);
+  } finally {
+    await stop(child);
+  }
+}
+
+/** Round-trip times (µs) of 64 B messages through ipcez. */
+async function ipcezPingPong(file: string): Promise<number[]> {
+  const child = await startServer(IPCEZ_SERVER, file, 'echo', 0);
+  try {
+    const connection = await connectUnix(file);
+    const next = nextMessages(connection);
+    const message = payload(64);
+    const times: number[] = [];
+    for (let i = 0; i < PING_PONGS + 500; i++) {
+      const echoed = next();
+      const start = performance.now();
+      void connection.send(message);
+      await echoed;
+      if (i >= 500) times.push((performance.now() - start) * 1000);
+    }
+    await connection.close();
+    return times.sort((a, b) => a - b);
+  } finally {
+    await stop(child);
+  }
+}
+
+function fmt(n: number, digits = 1): string {
+  return n.toFixed(digits).padStart(10);
+}
+
+/** Prints the unix transport figures beside the raw node:net baselines and their ratios. */
+export async function run(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ipcez-bench-'));
+  let n = 0;
+  const file = (): string => path.join(dir, `b${n++}.sock`);
+  try {
+    console.log('one-way throughput, MB/s of payload (best of %d), two processes', ROUNDS);
+    console.log(
+      `${'size'.padEnd(8)}${'ipcez'.padStart(10)}${'raw 1/msg'.padStart(10)}${'raw 64K'.padStart(10)}` +
+        `${'vs 1/msg'.padStart(10)}${'vs 64K'.padStart(10)}  goal`,
+    );
+    for (const size of [64, 64 * 1024, 4 * 1024 * 1024]) {
+      const count = COUNTS[size]!;
+      let ipcez = 0;
+      let perMessage = 0;
+      let batched = 0;
+      for (let r = 0; r < ROUNDS; r++) {
+        perMessage = Math.max(perMessage, await rawPerMessage(file(), size, count));
+        if (size === 64) batched = Math.max(batched, await rawBatched(file(), size, count));
+        ipcez = Math.max(ipcez, await ipcezThroughput(file(), size, count));
+      }
+      const label = size === 64 ? '64 B' : size === 64 * 1024 ? '64 KiB' : '4 MiB';
+      const goal =
+        size === 64
+          ? `>= 0.80x raw 64K: ${ipcez / batched >= 0.8 ? 'met' : 'MISSED'}`
+          : size === 4 * 1024 * 1024
+            ? `>= 1.00x raw 1/msg: ${ipcez / perMessage >= 1 ? 'met' : 'MISSED'}`
+            : '';
+      console.log(
+        `${label.padEnd(8)}${fmt(ipcez)}${fmt(perMessage)}${size === 64 ? fmt(batched) : '-'.padStart(10)}` +
+          `${fmt(ipcez / perMessage, 2)}${size === 64 ? fmt(ipcez / batched, 2) : '-'.padStart(10)}  ${goal}`,
+      );
+    }
+
+    let rawTimes: number[] = [];
+    let ipcezTimes: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const raw = await rawPingPong(file());
+      const ours = await ipcezPingPong(file());
+      if (rawTimes.length === 0 || percentile(raw, 50) < percentile(rawTimes, 50)) rawTimes = raw;
+      if (ipcezTimes.length === 0 || percentile(ours, 50) < percentile(ipcezTimes, 50)) ipcezTimes = ours;
+    }
+    const p50 = percentile(ipcezTimes, 50) / percentile(rawTimes, 50);
+    console.log(`\n64 B ping-pong round trip, µs (${PING_PONGS} round trips, best of ${ROUNDS})`);
+    console.log(`${''.padEnd(8)}${'ipcez'.padStart(10)}${'raw'.padStart(10)}${'ratio'.padStart(10)}  goal`);
+    console.log(
+      `${'p50'.padEnd(8)}${fmt(percentile(ipcezTimes, 50))}${fmt(percentile(rawTimes, 50))}${fmt(p50, 2)}  ` +
+        `<= 1.15x raw: ${p50 <= 1.15 ? 'met' : 'MISSED'}`,
+    );
+    console.log(
+      `${'p99'.padEnd(8)}${fmt(percentile(ipcezTimes, 99))}${fmt(percentile(rawTimes, 99))}` +
+        fmt(percentile(ipcezTimes, 99) / percentile(rawTimes, 99), 2),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
