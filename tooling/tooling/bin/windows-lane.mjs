@@ -82,9 +82,10 @@ let status;
 if (process.platform === 'win32') {
   status = run(process.execPath, [vitestEntry, ...args], totalTimeoutS * 1000);
 } else {
+  // IPCEZ_WIN_NODE is an absolute path (the lane runs in each package's directory).
   const runner = process.env.IPCEZ_WIN_NODE || join(here, '..', '..', 'win-node', 'win-node');
   if (!existsSync(runner)) {
-    console.error(`windows lane: runner not found at ${runner} (set IPCEZ_WIN_NODE to a win-node or compatible runner)`);
+    console.error(`windows lane: runner not found at ${runner} (set IPCEZ_WIN_NODE to the absolute path of a win-node or compatible runner)`);
     process.exit(127);
   }
   if (basename(runner) === 'win-node') {
