@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { openSignalPair, withAcks } from '@ipcez/ack';
@@ -12,14 +12,27 @@ import { Peer } from './peer.js';
 const supported = isLinux || isWindows;
 const transport = isWindows ? 'pipe' : 'unix';
 const peers: Peer[] = [];
+const endpoints: string[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  for (const peer of peers.splice(0)) await peer.kill();
+  // Listeners close in their documented order (unlinking their pair); a crashed one is killed.
+  for (const peer of peers.splice(0)) {
+    await Promise.race([peer.close(), new Promise((resolve) => setTimeout(resolve, 3000))]);
+    await peer.kill();
+  }
+  // Safety net for what a killed listener left behind: its pair and its socket file.
+  for (const endpoint of endpoints.splice(0)) {
+    const pair = await openSignalPair(endpoint);
+    pair.unlink();
+    await pair.close();
+    if (!isWindows) rmSync(endpoint, { force: true });
+  }
 });
 
 async function startPeer(endpoint: string, raw = false): Promise<Peer> {
+  endpoints.push(endpoint);
   const { peer, first } = await Peer.listen(endpoint, raw);
   peers.push(peer);
   expect(first).toMatch(/^listening /);
