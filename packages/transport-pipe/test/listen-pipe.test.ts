@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer } from 'node:net';
+import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Connection, Listener, MessageResult } from '@ipcez/core';
@@ -42,6 +43,9 @@ function echo(listener: Listener): void {
     });
   });
 }
+
+// Wine sets WINECONFIGDIR in every Windows process it runs.
+const underWine = process.env.WINECONFIGDIR !== undefined;
 
 describe.runIf(process.platform === 'win32')('listenPipe / connectPipe on Windows', () => {
   const opened: (Listener | Connection)[] = [];
@@ -157,6 +161,34 @@ describe.runIf(process.platform === 'win32')('listenPipe / connectPipe on Window
     ).rejects.toBe(failure);
     expect(await probe(PIPE_PREFIX + name)).toBe('ENOENT');
   });
+
+  // Wine does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE (a second server on a name simply
+  // succeeds there), so this runs on real Windows only (e.g. a Windows CI runner).
+  it.skipIf(underWine)(
+    'reports a server that takes the name between the check and the bind as EndpointInUseError',
+    async () => {
+      const name = uniquePipeName('race');
+      let intruder: Server | undefined;
+      try {
+        const error: unknown = await listenPipe(name, {
+          beforeBind: async (pipeName) => {
+            intruder = createServer((socket) => socket.end());
+            intruder.listen(pipeName);
+            await once(intruder, 'listening');
+          },
+        }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'IPCEZ_ERR_ENDPOINT_IN_USE', endpoint: PIPE_PREFIX + name });
+        expect((error as Error).cause).toMatchObject({ code: 'EADDRINUSE' });
+        expect(intruder?.listening).toBe(true);
+      } finally {
+        if (intruder !== undefined) {
+          const closed = once(intruder, 'close');
+          intruder.close();
+          await closed;
+        }
+      }
+    },
+  );
 
   it('rejects a name over 256 characters with InvalidEndpointError before touching the OS', async () => {
     const name = 'n'.repeat(300);
