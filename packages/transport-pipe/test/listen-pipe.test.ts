@@ -45,7 +45,7 @@ function echo(listener: Listener): void {
 }
 
 // Wine sets WINECONFIGDIR in every Windows process it runs.
-const underWine = process.env.WINECONFIGDIR !== undefined;
+const underWine = process.env['WINECONFIGDIR'] !== undefined;
 
 describe.runIf(process.platform === 'win32')('listenPipe / connectPipe on Windows', () => {
   const opened: (Listener | Connection)[] = [];
