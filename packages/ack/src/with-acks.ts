@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ConnectionLostError, invalidArgError } from '@ipcez/core';
+import { ConnectionLostError, DEFAULT_HIGH_WATER_MARK, Inbox, invalidArgError } from '@ipcez/core';
 import type { Connection, ConnectionState, IpcezError, MessageHandler, SendOptions, TransportKind } from '@ipcez/core';
 import { SignalPair } from './signal-pair.js';
 
@@ -37,10 +37,34 @@ class AckedConnection implements Connection {
   // connection keeps one send in its ready/write/ack cycle at a time.
   #chain: Promise<unknown> = Promise.resolve();
 
+  // Messages read (and acked) but not yet consumed. DESIGN.md: the recipient acks "for each
+  // frame read", not when the application gets round to it: a peer that awaits a send before
+  // setting its handler while the other side replies would otherwise wait for an ack only its
+  // own handler could release. Past the high-water mark the inner connection stops reading
+  // (where it offers pauseReading), so unread frames stay in the OS buffer, unacked.
+  readonly #inbox: Inbox<Uint8Array, IpcezError>;
+
   constructor(inner: Connection, pair: SignalPair, ackTimeoutMs: number) {
     this.#inner = inner;
     this.#pair = pair;
     this.#ackTimeoutMs = ackTimeoutMs;
+    this.#inbox = new Inbox<Uint8Array, IpcezError>({
+      // Empty messages weigh their header, so a flood of them still pauses reading.
+      weigh: (message) => (message as Uint8Array).length + 4,
+      highWaterMark: DEFAULT_HIGH_WATER_MARK,
+      onPause: () => inner.pauseReading?.(),
+      onResume: () => inner.resumeReading?.(),
+      isCleanEnd: (error) =>
+        error instanceof ConnectionLostError && (error.reason === 'local-close' || error.reason === 'peer-closed'),
+    });
+    inner.messageHandler((result) => {
+      if (result.ok) {
+        this.#acknowledge();
+        this.#inbox.push(result.message);
+      } else {
+        this.#inbox.end(result.error);
+      }
+    });
     // Every send waiting for its ack listens to this signal (many may wait at once), and each
     // listener is removed when its wait settles: not a leak, so no MaxListeners warning.
     setMaxListeners(0, this.#lifetime.signal);
@@ -104,17 +128,21 @@ class AckedConnection implements Connection {
 
   messageHandler(handler: MessageHandler): void {
     if (typeof handler !== 'function') throw invalidArgError('handler must be a function');
-    this.#inner.messageHandler((result) => {
-      if (result.ok) this.#acknowledge();
-      handler(result);
+    this.#inbox.setHandler((result) => {
+      handler(result.ok ? { ok: true, message: result.value } : { ok: false, error: result.error });
     });
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    for await (const message of this.#inner) {
-      this.#acknowledge();
-      yield message;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#inbox[Symbol.asyncIterator]();
+  }
+
+  pauseReading(): void {
+    this.#inner.pauseReading?.();
+  }
+
+  resumeReading(): void {
+    this.#inner.resumeReading?.();
   }
 
   async close(): Promise<void> {
@@ -148,10 +176,10 @@ class AckedConnection implements Connection {
  *   acked": it resolves when acked, or rejects with `RecipientAckTimeoutError` (the bytes were
  *   written, delivery is unconfirmed; the connection stays open). Sends refused without a
  *   write (over the size limit, closed, buffer full with `wait: false`) post nothing.
- * - For each frame read, before it reaches the message handler or iterator: take one "data
- *   ready" if there is one (never blocking), post "data acked", then deliver. Messages read
- *   before a consumer is set stay buffered (and unacked) in the wrapped connection, whose
- *   backpressure keeps memory bounded; they are acked as they are delivered.
+ * - For each frame read — as it is read, whether or not a message handler or iterator exists
+ *   yet — take one "data ready" if there is one (never blocking), post "data acked", then
+ *   deliver (or keep it for the consumer). Past 1 MiB of kept messages the wrapped connection
+ *   stops reading (`pauseReading`), so further frames stay unread, and unacked, in the OS.
  * - `close()`/`destroy()` close the wrapped connection; sends still waiting for an ack then
  *   reject with `ConnectionLostError` (or the `destroy` error).
  *

@@ -81,6 +81,15 @@ export interface Connection extends AsyncDisposable, AsyncIterable<Uint8Array> {
    * @param error - the terminal error to report; default `ConnectionLostError('local-close')`.
    */
   destroy(error?: IpcezError): void;
+  /**
+   * Optional read flow control, for wrappers that must consume every message as soon as it
+   * is read (delivery acknowledgement acks each frame on read) and keep their own buffer:
+   * stop reading from the OS until {@link Connection.resumeReading}. A flag, not a count;
+   * it combines with the connection's own pausing (reading runs only when neither pauses).
+   */
+  pauseReading?(): void;
+  /** Optional: undo {@link Connection.pauseReading}. */
+  resumeReading?(): void;
 }
 
 /**
