@@ -49,6 +49,7 @@ export function prepareAckedListener(ackTimeoutMs: number): AckedListenerParts {
 class PairOwningConnection implements Connection {
   readonly #inner: Connection;
   readonly #pair: SignalPair;
+  #closing: Promise<void> | undefined;
 
   constructor(inner: Connection, pair: SignalPair) {
     this.#inner = inner;
@@ -80,7 +81,8 @@ class PairOwningConnection implements Connection {
     this.#inner.messageHandler(handler);
   }
   close(): Promise<void> {
-    return this.#inner.close().finally(() => this.#pair.close());
+    this.#closing ??= this.#inner.close().finally(() => this.#pair.close());
+    return this.#closing;
   }
   destroy(error?: Parameters<Connection['destroy']>[0]): void {
     this.#inner.destroy(error);

@@ -154,7 +154,7 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
       result = await runCli(['send', path, 'x'], { spawn: { uid: 65534, gid: 65534 } });
     } else {
       chmodSync(t.dir, 0o000);
-      cleanups.unshift(() => chmodSync(t.dir, 0o700));
+      cleanups.unshift(() => { chmodSync(t.dir, 0o700); });
       result = await runCli(['send', path, 'x']);
     }
     expect(result.code).toBe(50);
