@@ -21,9 +21,10 @@ import type { Connection } from '@ipcez/core';
 import { connectUnix } from '@ipcez/transport-unix';
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ROUNDS = 3;
-const COUNTS = { 64: 400_000, [64 * 1024]: 4096, [4 * 1024 * 1024]: 64 } as Record<number, number>;
+const ROUNDS = 5;
+const COUNTS = { 64: 400_000, [64 * 1024]: 2048, [4 * 1024 * 1024]: 32 } as Record<number, number>;
 const PING_PONGS = 10_000;
+const PING_PONG_ROUNDS = 2;
 
 // Hand-written framing shared by both child servers' raw parts: a 4-byte big-endian length,
 // then the payload; onFrame gets each payload (a view when it lies in one chunk).
@@ -221,55 +222,51 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
-/** Round-trip times (µs) of 64 B messages, raw. */
-async function rawPingPong(file: string): Promise<number[]> {
-  const child = await startServer(RAW_SERVER, file, 'echo', 0);
+/**
+ * Round-trip times (µs) of 64 B messages, raw and ipcez, measured alternately (one raw round
+ * trip, one ipcez round trip, ...) against two echo servers running at the same time, so both
+ * see the same machine load, CPU placement and warm-up. The first WARM_UP of each are dropped.
+ */
+async function pingPong(rawFile: string, ipcezFile: string): Promise<{ raw: number[]; ipcez: number[] }> {
+  const WARM_UP = 2000;
+  const rawChild = await startServer(RAW_SERVER, rawFile, 'echo', 0);
+  const ipcezChild = await startServer(IPCEZ_SERVER, ipcezFile, 'echo', 0);
   try {
-    const socket = await rawConnect(file);
+    const socket = await rawConnect(rawFile);
     const frame = frameOf(payload(64));
-    const times: number[] = [];
     let resolveEcho: (() => void) | undefined;
     let pending = 0;
     socket.on('data', (chunk: Buffer) => {
       pending -= chunk.length; // the echo is exactly one frame of 68 bytes
       if (pending === 0) resolveEcho?.();
     });
-    for (let i = 0; i < PING_PONGS + 500; i++) {
+    const connection = await connectUnix(ipcezFile);
+    const next = nextMessages(connection);
+    const message = payload(64);
+    const raw: number[] = [];
+    const ipcez: number[] = [];
+    for (let i = 0; i < PING_PONGS + WARM_UP; i++) {
       const echoed = new Promise<void>((resolve) => {
         resolveEcho = resolve;
       });
       pending = frame.length;
-      const start = performance.now();
+      let start = performance.now();
       socket.write(frame);
       await echoed;
-      if (i >= 500) times.push((performance.now() - start) * 1000);
+      if (i >= WARM_UP) raw.push((performance.now() - start) * 1000);
+
+      const received = next();
+      start = performance.now();
+      void connection.send(message);
+      await received;
+      if (i >= WARM_UP) ipcez.push((performance.now() - start) * 1000);
     }
     socket.destroy();
-    return times.sort((a, b) => a - b);
-  } finally {
-    await stop(child);
-  }
-}
-
-/** Round-trip times (µs) of 64 B messages through ipcez. */
-async function ipcezPingPong(file: string): Promise<number[]> {
-  const child = await startServer(IPCEZ_SERVER, file, 'echo', 0);
-  try {
-    const connection = await connectUnix(file);
-    const next = nextMessages(connection);
-    const message = payload(64);
-    const times: number[] = [];
-    for (let i = 0; i < PING_PONGS + 500; i++) {
-      const echoed = next();
-      const start = performance.now();
-      void connection.send(message);
-      await echoed;
-      if (i >= 500) times.push((performance.now() - start) * 1000);
-    }
     await connection.close();
-    return times.sort((a, b) => a - b);
+    return { raw: raw.sort((a, b) => a - b), ipcez: ipcez.sort((a, b) => a - b) };
   } finally {
-    await stop(child);
+    await stop(rawChild);
+    await stop(ipcezChild);
   }
 }
 
@@ -313,14 +310,15 @@ export async function run(): Promise<void> {
 
     let rawTimes: number[] = [];
     let ipcezTimes: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const raw = await rawPingPong(file());
-      const ours = await ipcezPingPong(file());
+    for (let r = 0; r < PING_PONG_ROUNDS; r++) {
+      const { raw, ipcez: ours } = await pingPong(file(), file());
       if (rawTimes.length === 0 || percentile(raw, 50) < percentile(rawTimes, 50)) rawTimes = raw;
       if (ipcezTimes.length === 0 || percentile(ours, 50) < percentile(ipcezTimes, 50)) ipcezTimes = ours;
     }
     const p50 = percentile(ipcezTimes, 50) / percentile(rawTimes, 50);
-    console.log(`\n64 B ping-pong round trip, µs (${PING_PONGS} round trips, best of ${ROUNDS})`);
+    console.log(
+      `\n64 B ping-pong round trip, µs (${PING_PONGS} round trips each, alternating raw and ipcez, best of ${PING_PONG_ROUNDS})`,
+    );
     console.log(`${''.padEnd(8)}${'ipcez'.padStart(10)}${'raw'.padStart(10)}${'ratio'.padStart(10)}  goal`);
     console.log(
       `${'p50'.padEnd(8)}${fmt(percentile(ipcezTimes, 50))}${fmt(percentile(rawTimes, 50))}${fmt(p50, 2)}  ` +
