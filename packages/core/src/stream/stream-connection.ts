@@ -205,13 +205,15 @@ const cleanEnds = new WeakSet<Error>();
  * **Wire format.** Each message is a 4-byte big-endian payload length then the payload
  * (DESIGN.md "Wire format"; `@ipcez/framing` SPEC.md).
  *
- * **Sending.** Sends are queued in order, any number at once. Queued frames are coalesced:
- * everything queued in one tick (or while the duplex is draining) goes out as one vectored
- * write, small payloads copied into one staging buffer and large ones referenced. A send
- * resolves when its bytes were handed to the OS (the duplex's write callback). While
- * `bufferedAmount` is at or past `highWaterMark`, new sends wait in order (or reject with
- * `SendBufferFullError` with `{ wait: false }`); a send's `signal` aborts it only while it
- * waits for room, not once its bytes are queued for writing.
+ * **Sending.** Sends are queued in order, any number at once. A lone send on an idle
+ * connection is written at once; the sends made in the rest of that tick (or while the duplex
+ * drains) are coalesced into one vectored write, small payloads copied with their headers into
+ * a shared staging buffer as they are sent and large ones referenced, a batch going out as
+ * soon as it holds 64 KiB. A send resolves when its bytes were handed to the OS (its batch's
+ * write callback; the sends of one batch share one promise). While `bufferedAmount` is at or
+ * past `highWaterMark`, new sends wait in order (or reject with `SendBufferFullError` with
+ * `{ wait: false }`); a send's `signal` aborts it only while it waits for room, not once its
+ * bytes are queued for writing.
  *
  * **Receiving.** Messages are handed over whole, in order, to the one handler or iterator,
  * and buffered until one exists; reading the duplex pauses while more than
