@@ -6,11 +6,12 @@ import type { IpcezError } from '@ipcez/core';
  */
 export interface SocketAdapter {
   /**
-   * Hands one binary message to the socket. `done` is called exactly once, asynchronously:
-   * without an argument when the bytes were handed to the OS (Node) or left the browser's
-   * send buffer, with an error when they never will be.
+   * Hands binary messages (at least one), in order, to the socket, one WebSocket message
+   * each. `done` is called exactly once, asynchronously: without an error when the last
+   * byte was handed to the OS (Node) or left the browser's send buffer, with an error when
+   * they never will be. Completions come in the order of the calls.
    */
-  send(message: Uint8Array, done: (error?: Error | null) => void): void;
+  send(messages: readonly Uint8Array[], done: (error?: Error | null) => void): void;
   /** Starts the closing handshake. Queued messages are written before the close frame. */
   close(code: number, reason: string): void;
   /** Destroys the socket now. */

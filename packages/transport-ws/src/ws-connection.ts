@@ -12,10 +12,26 @@ export interface WsConnectionSettings {
   readonly onClosed?: (connection: WsConnection) => void;
 }
 
-interface InflightSend {
-  readonly size: number;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+/**
+ * The sends admitted in one turn of the event loop: handed to the socket together (one
+ * writev in Node) and settled together, by one promise that every one of those `send` calls
+ * returns. It resolves when the last of them was written, so each send still resolves only
+ * once its own bytes are with the OS; sharing it saves a promise and a callback per message,
+ * which is most of the cost of small messages.
+ */
+class SendBatch {
+  messages: Uint8Array[] = [];
+  size = 0;
+  readonly promise: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+
+  constructor() {
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
 
 interface WaitingSend {
@@ -69,7 +85,12 @@ export class WsConnection implements Connection {
   #terminal: IpcezError | undefined;
   #sendError: IpcezError | undefined;
   #buffered = 0;
-  readonly #inflight = new Set<InflightSend>();
+  // Batches admitted, oldest first; the last one may still be collecting (#batch). The socket
+  // completes writes in order, so one shared callback settles the head each time.
+  #batch: SendBatch | undefined;
+  #inflight: SendBatch[] = [];
+  #inflightHead = 0;
+  #hasWriteFailed = false;
   #waiting: WaitingSend[] = [];
   #waitingHead = 0;
   #waitingLive = 0;
@@ -149,11 +170,7 @@ export class WsConnection implements Connection {
     if (message.byteLength > this.maxMessageBytes) {
       return Promise.reject(new FrameTooLargeError(message.byteLength, this.maxMessageBytes, 'sent'));
     }
-    if (this.#waitingLive === 0 && this.#buffered < this.highWaterMark) {
-      return new Promise<void>((resolve, reject) => {
-        this.#write(message, resolve, reject);
-      });
-    }
+    if (this.#waitingLive === 0 && this.#buffered < this.highWaterMark) return this.#write(message);
     if (options?.wait === false) {
       return Promise.reject(new SendBufferFullError(this.#buffered, this.highWaterMark));
     }
@@ -223,6 +240,7 @@ export class WsConnection implements Connection {
       // Graceful: every send accepted so far is flushed, those waiting for room included,
       // in order; the close frame goes out after them.
       this.#admitAllWaiting();
+      this.#flush();
       this.#adapter.close(NORMAL_CLOSURE, '');
       // Delivery ended: read on, so the peer's close frame arrives even while paused.
       this.#adapter.resume();
@@ -273,30 +291,63 @@ export class WsConnection implements Connection {
     unref(this.#closeTimer);
   }
 
-  #write(message: Uint8Array, resolve: () => void, reject: (error: unknown) => void): void {
-    const entry: InflightSend = { size: message.byteLength, resolve, reject };
-    this.#inflight.add(entry);
-    this.#buffered += entry.size;
-    this.#adapter.send(message, (error) => {
-      this.#written(entry, error);
-    });
+  #write(message: Uint8Array): Promise<void> {
+    let batch = this.#batch;
+    if (batch === undefined) {
+      batch = new SendBatch();
+      this.#batch = batch;
+      this.#inflight.push(batch);
+      queueMicrotask(this.#flush);
+    }
+    batch.messages.push(message);
+    batch.size += message.byteLength;
+    this.#buffered += message.byteLength;
+    return batch.promise;
   }
 
-  #written(entry: InflightSend, error: Error | null | undefined): void {
-    // Already rejected when the connection ended.
-    if (!this.#inflight.delete(entry)) return;
+  readonly #flush = (): void => {
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    this.#batch = undefined;
+    const { messages } = batch;
+    batch.messages = [];
+    this.#adapter.send(messages, this.#written);
+  };
+
+  readonly #written = (error?: Error | null): void => {
+    // Everything was rejected already (the connection ended, or an earlier write failed).
+    if (this.#hasWriteFailed || this.#inflightHead === this.#inflight.length) return;
+    if (error !== undefined && error !== null) {
+      // A failed write means the socket is going away. A failure can be reported ahead of
+      // earlier writes' completions (ws reports a send on a closing socket on the next
+      // tick), so it cannot be matched to one send: every unsettled send rejects.
+      this.#hasWriteFailed = true;
+      this.#sendError ??= new ConnectionLostError('reset', `send failed: ${error.message}`, { cause: error });
+      this.#rejectWaiting(this.#sendError);
+      this.#rejectInflight(this.#sendError);
+      return;
+    }
+    const entry = this.#inflight[this.#inflightHead]!;
+    this.#inflight[this.#inflightHead] = undefined as unknown as SendBatch;
+    this.#inflightHead++;
+    if (this.#inflightHead === this.#inflight.length) {
+      this.#inflight = [];
+      this.#inflightHead = 0;
+    } else if (this.#inflightHead > 4096 && this.#inflightHead * 2 > this.#inflight.length) {
+      this.#inflight = this.#inflight.slice(this.#inflightHead);
+      this.#inflightHead = 0;
+    }
     this.#buffered -= entry.size;
-    if (error === undefined || error === null) entry.resolve();
-    else entry.reject(this.#sendError ?? new ConnectionLostError('reset', `send failed: ${error.message}`, { cause: error }));
+    entry.resolve();
     this.#pump();
-  }
+  };
 
   /** Admits waiting sends, in order, while there is room under the high-water mark. */
   #pump(): void {
     if (this.#waitingLive === 0 || this.#sendError) return;
     while (this.#waitingHead < this.#waiting.length && this.#buffered < this.highWaterMark) {
       const waiting = this.#nextWaiting();
-      if (waiting) this.#write(waiting.message, waiting.resolve, waiting.reject);
+      if (waiting) this.#write(waiting.message).then(waiting.resolve, waiting.reject);
     }
     this.#compactWaiting();
   }
@@ -304,7 +355,7 @@ export class WsConnection implements Connection {
   #admitAllWaiting(): void {
     while (this.#waitingHead < this.#waiting.length) {
       const waiting = this.#nextWaiting();
-      if (waiting) this.#write(waiting.message, waiting.resolve, waiting.reject);
+      if (waiting) this.#write(waiting.message).then(waiting.resolve, waiting.reject);
     }
     this.#compactWaiting();
   }
@@ -339,8 +390,15 @@ export class WsConnection implements Connection {
   }
 
   #rejectInflight(error: IpcezError): void {
-    for (const entry of this.#inflight) entry.reject(error);
-    this.#inflight.clear();
+    const inflight = this.#inflight;
+    const head = this.#inflightHead;
+    this.#inflight = [];
+    this.#inflightHead = 0;
+    // A batch still collecting is never handed to the socket.
+    this.#batch = undefined;
+    // Later completions of these writes find nothing to settle.
+    this.#hasWriteFailed = true;
+    for (let i = head; i < inflight.length; i++) inflight[i]!.reject(error);
     this.#buffered = 0;
   }
 }

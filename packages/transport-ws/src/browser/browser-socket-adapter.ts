@@ -58,16 +58,18 @@ export class BrowserSocketAdapter implements SocketAdapter {
     ws.addEventListener('close', this.#onClose);
   }
 
-  send(message: Uint8Array, done: (error?: Error | null) => void): void {
+  send(messages: readonly Uint8Array[], done: (error?: Error | null) => void): void {
     try {
-      this.#ws.send(message);
+      for (const message of messages) {
+        this.#ws.send(message);
+        this.#sentBytes += message.byteLength;
+      }
     } catch (error) {
       queueMicrotask(() => {
         done(error as Error);
       });
       return;
     }
-    this.#sentBytes += message.byteLength;
     this.#pending.push({ end: this.#sentBytes, done });
     this.#pollTimer ??= setTimeout(this.#poll, 0);
   }
