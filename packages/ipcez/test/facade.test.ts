@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { leftoverSemaphores } from './helpers/cli.js';
+import { openSignalPair } from '@ipcez/ack';
 import { connect, listen } from 'ipcez';
 import type { MessageResult, Server, Socket } from 'ipcez';
 
@@ -37,9 +39,14 @@ const variants: Variant[] = [
 
 const open: (Socket | Server)[] = [];
 const children: ChildProcess[] = [];
+const afterCleanups: (() => Promise<void>)[] = [];
+afterAll(() => {
+  expect(leftoverSemaphores('ipcez-f-')).toEqual([]);
+});
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const o of open.splice(0).reverse()) await ('disconnect' in o ? o.disconnect() : o.close());
+  for (const c of afterCleanups.splice(0)) await c();
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
@@ -213,6 +220,15 @@ describe.each(variants)('facade over $name', { timeout: 30_000 }, (v) => {
     const args = ['listen', v.endpoint(), ...(v.ack || v.transport === 'ws' ? [] : ['--no-ack'])];
     const { child, line } = await startPeer(args);
     const endpoint = /^listening (.+)$/.exec(line)![1]!;
+    if (v.ack) {
+      // A listener killed with SIGKILL cannot unlink its signal pair (a restart would start it
+      // fresh); remove it after the test as such a restart would.
+      afterCleanups.push(async () => {
+        const leftover = await openSignalPair(endpoint, { role: 'listener' });
+        leftover.unlink();
+        await leftover.close();
+      });
+    }
     const client = await connect(endpoint, v.transport === 'ws' ? {} : { ...local, ack: v.ack });
     open.push(client);
     const inbox = collect(client);

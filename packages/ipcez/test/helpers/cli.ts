@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -105,14 +105,30 @@ export async function startCliServer(args: string[], env: NodeJS.ProcessEnv = ch
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
-      const [code] = await exited;
-      return code;
+      // A server that does not stop within 10 s is killed: stop a hang, not a slow machine.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      try {
+        const [code] = await exited;
+        return code;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
 
+/** Prefix of the CLI tests' temp directories (and so of their signal names). */
+export const TEMP_PREFIX = 'ipcez-cli-';
+
+/** Names in /dev/shm of the semaphores whose socket path starts with `prefix` under the temp dir. */
+export function leftoverSemaphores(prefix: string): string[] {
+  if (process.platform !== 'linux') return [];
+  const escaped = join(tmpdir(), prefix).replaceAll('%', '%25').replaceAll('_', '%5F').replaceAll('/', '_');
+  return readdirSync('/dev/shm').filter((f) => f.startsWith(`sem.ipcez${escaped}`));
+}
+
 /** A fresh short temp directory, removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'ipcez-'));
+  const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
   return { dir, cleanup: () => { rmSync(dir, { recursive: true, force: true }); } };
 }
