@@ -73,9 +73,13 @@ export class NodeSocketAdapter implements SocketAdapter {
   send(messages: readonly Uint8Array[], done: (error?: Error | null) => void): void {
     // One writev for the whole batch: ws otherwise writes each small message with its own
     // write(), one syscall each.
+    const last = messages.length - 1;
+    if (last === 0) {
+      this.#ws.send(messages[0]!, SEND_OPTIONS, done);
+      return;
+    }
     const socket = this.#socket;
     socket?.cork();
-    const last = messages.length - 1;
     for (let i = 0; i < last; i++) this.#ws.send(messages[i]!, SEND_OPTIONS);
     this.#ws.send(messages[last]!, SEND_OPTIONS, done);
     socket?.uncork();

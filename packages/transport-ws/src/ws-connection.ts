@@ -102,6 +102,7 @@ export class WsConnection implements Connection {
   readonly #closeTimeoutMs: number;
   readonly #onClosed: ((connection: WsConnection) => void) | undefined;
   readonly #inbox: Inbox<Uint8Array, IpcezError>;
+  #handler: MessageHandler | undefined;
   readonly #adapter: SocketAdapter;
 
   /**
@@ -131,7 +132,11 @@ export class WsConnection implements Connection {
     });
     const sink: SocketSink = {
       message: (data) => {
-        this.#inbox.push(data);
+        // Hot path: with a handler set and nothing buffered, hand the message over directly
+        // (what the inbox would do, minus its result wrapper).
+        const handler = this.#handler;
+        if (handler !== undefined && this.#inbox.size === 0 && !this.#inbox.isEnded) handler({ ok: true, message: data });
+        else this.#inbox.push(data);
       },
       fail: (error) => {
         this.#fail(error);
@@ -196,6 +201,8 @@ export class WsConnection implements Connection {
     this.#inbox.setHandler((result) => {
       handler(result.ok ? { ok: true, message: result.value } : { ok: false, error: result.error });
     });
+    // Set only once the inbox accepted it as the one consumer and drained what it buffered.
+    this.#handler = handler;
   }
 
   /**
@@ -294,10 +301,22 @@ export class WsConnection implements Connection {
   #write(message: Uint8Array): Promise<void> {
     let batch = this.#batch;
     if (batch === undefined) {
+      // Nothing in flight: hand this one over now (latency); later sends of this tick
+      // collect in the next batch, flushed as a microtask (throughput).
+      const isIdle = this.#inflightHead === this.#inflight.length;
       batch = new SendBatch();
-      this.#batch = batch;
       this.#inflight.push(batch);
-      queueMicrotask(this.#flush);
+      batch.messages.push(message);
+      batch.size = message.byteLength;
+      this.#buffered += message.byteLength;
+      if (isIdle) {
+        this.#adapter.send(batch.messages, this.#written);
+        batch.messages = [];
+      } else {
+        this.#batch = batch;
+        queueMicrotask(this.#flush);
+      }
+      return batch.promise;
     }
     batch.messages.push(message);
     batch.size += message.byteLength;
