@@ -80,66 +80,46 @@ interface Batch {
   count: number;
   /** Frame bytes: headers + payloads. */
   bytes: number;
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+  /**
+   * The promise admitted sends return, created when the first one asks for it (a batch only
+   * waiting sends joined, or a lone send handed to the OS synchronously, never needs one).
+   */
+  promise: Promise<void> | undefined;
+  resolve: (() => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
   waiters: WaitingSend[] | undefined;
-  /** Whether `promise` was returned to a caller (else nobody could observe its rejection). */
-  returned: boolean;
 }
 
 function newBatch(segmentStart: number): Batch {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
   return {
     chunks: [],
     segmentStart,
     count: 0,
     bytes: 0,
-    promise,
-    resolve,
-    reject,
+    promise: undefined,
+    resolve: undefined,
+    reject: undefined,
     waiters: undefined,
-    returned: false,
   };
 }
 
-/**
- * Puts a lone frame in a batch as its own buffer (header + payload, or a header beside a
- * large payload). Measured: a lone small write from a slice of the shared 64 KiB staging
- * buffer made two-process ping-pong round trips several times slower (~70 µs instead of
- * ~10 µs on Linux); an exact-size buffer, from Node's pool, does not.
- */
-function appendAlone(batch: Batch, message: Uint8Array): void {
-  const length = message.length;
-  const small = length < COPY_THRESHOLD;
-  const frame = Buffer.allocUnsafe(small ? length + HEADER_BYTES : HEADER_BYTES);
-  frame[0] = length >>> 24;
-  frame[1] = (length >>> 16) & 0xff;
-  frame[2] = (length >>> 8) & 0xff;
-  frame[3] = length & 0xff;
-  if (small) {
-    frame.set(message, HEADER_BYTES);
-    batch.chunks.push(frame);
-  } else {
-    batch.chunks.push(frame, message);
-  }
-  batch.count++;
-  batch.bytes += length + HEADER_BYTES;
+function batchPromise(batch: Batch): Promise<void> {
+  batch.promise ??= new Promise<void>((resolve, reject) => {
+    batch.resolve = resolve;
+    batch.reject = reject;
+  });
+  return batch.promise;
 }
+
+/** What a send whose bytes were handed to the OS before it returned resolves with. */
+const HANDED_OVER: Promise<void> = Promise.resolve();
 
 function settleBatch(batch: Batch, error: unknown): void {
   if (error === undefined) {
-    batch.resolve();
+    batch.resolve?.();
     if (batch.waiters) for (const waiter of batch.waiters) waiter.resolve();
   } else {
-    // A batch only waiting sends joined was never handed out: keep its rejection handled.
-    if (!batch.returned) batch.promise.catch(() => undefined);
-    batch.reject(error);
+    batch.reject?.(error);
     if (batch.waiters) for (const waiter of batch.waiters) waiter.reject(error);
   }
 }
@@ -255,6 +235,24 @@ export class StreamConnection implements Connection {
    */
   #staging: Buffer | undefined;
   #stagingPosition = 0;
+  /**
+   * The lone write in flight (see #admit): its frame bytes (0 when none), and the promise
+   * its send returned, made only when the write did not complete synchronously.
+   */
+  #loneBytes = 0;
+  #loneResolve: (() => void) | undefined;
+  #loneReject: ((error: unknown) => void) | undefined;
+  /** The lone write's callback, made once (no closure per write). */
+  readonly #onLoneWritten = (error?: Error | null): void => {
+    if (this.#loneBytes === 0) return; // Already settled, or rejected by #terminate.
+    if (error) {
+      this.#terminate(this.#mapError(error));
+      return;
+    }
+    this.#settleLone();
+    if (this.#state === 'open') this.#admitWaiting();
+    else if (this.#state === 'closing') this.#flush();
+  };
   /** Batches handed to the duplex whose write callback has not run. */
   readonly #inflight: Batch[] = [];
   #inflightBytes = 0;
@@ -506,23 +504,69 @@ export class StreamConnection implements Connection {
 
   /** Queues a message into the open batch and returns the batch's promise. */
   #admit(message: Uint8Array): Promise<void> {
-    const idle = this.#open === undefined && this.#inflight.length === 0 && !this.#needDrain;
+    if (this.#open === undefined && this.#inflight.length === 0 && this.#loneBytes === 0 && !this.#needDrain) {
+      return this.#writeLone(message);
+    }
     const batch = (this.#open ??= newBatch(this.#stagingPosition));
-    if (idle) appendAlone(batch, message);
-    else this.#append(batch, message);
-    batch.returned = true;
-    if (idle || (batch.bytes >= EAGER_WRITE_BYTES && !this.#needDrain)) {
-      // Idle (nothing queued, nothing in flight, not waiting for 'drain'): write this one
-      // now, for the lowest latency. Its write callback runs on a later tick, so until then
-      // the line is not idle: every send made in the rest of this tick is queued and
-      // flushed together, and a burst costs two writes, not one per message.
-      // A full batch also goes out now rather than at the end of the tick, so the OS (and
-      // the reader on the other side) works while the sender keeps producing.
+    this.#append(batch, message);
+    const promise = batchPromise(batch);
+    if (batch.bytes >= EAGER_WRITE_BYTES && !this.#needDrain) {
+      // A full batch goes out now rather than at the end of the tick, so the OS (and the
+      // reader on the other side) works while the sender keeps producing.
       this.#writeBatch();
     } else {
       this.#scheduleFlush();
     }
-    return batch.promise;
+    return promise;
+  }
+
+  /**
+   * Idle (nothing queued, nothing in flight, not waiting for 'drain'): writes this one now,
+   * for the lowest latency, in its own exact-size buffer (measured: a lone small write from
+   * a slice of the shared 64 KiB staging buffer made two-process ping-pong round trips
+   * several times slower, ~70 µs instead of ~10 µs on Linux). Its write callback runs on a
+   * later tick, so until then the line is not idle: the sends made in the rest of this tick
+   * are queued and flushed together, and a burst costs two writes, not one per message.
+   */
+  #writeLone(message: Uint8Array): Promise<void> {
+    const length = message.length;
+    const small = length < COPY_THRESHOLD;
+    const frame = Buffer.allocUnsafe(small ? length + HEADER_BYTES : HEADER_BYTES);
+    frame[0] = length >>> 24;
+    frame[1] = (length >>> 16) & 0xff;
+    frame[2] = (length >>> 8) & 0xff;
+    frame[3] = length & 0xff;
+    const bytes = length + HEADER_BYTES;
+    this.#loneBytes = bytes;
+    this.#inflightBytes += bytes;
+    const duplex = this.#duplex;
+    let writable: boolean;
+    if (small) {
+      frame.set(message, HEADER_BYTES);
+      writable = duplex.write(frame, this.#onLoneWritten);
+    } else {
+      duplex.cork();
+      duplex.write(frame);
+      writable = duplex.write(message, this.#onLoneWritten);
+      duplex.uncork();
+    }
+    if (!writable) this.#needDrain = true;
+    // Written synchronously, all of it (nothing left in the duplex's buffer): the bytes are
+    // with the OS already and no earlier send is pending, so resolving now keeps the order.
+    if (duplex.writableLength === 0) return HANDED_OVER;
+    return new Promise<void>((resolve, reject) => {
+      this.#loneResolve = resolve;
+      this.#loneReject = reject;
+    });
+  }
+
+  #settleLone(): void {
+    this.#inflightBytes -= this.#loneBytes;
+    this.#loneBytes = 0;
+    const resolve = this.#loneResolve;
+    this.#loneResolve = undefined;
+    this.#loneReject = undefined;
+    resolve?.();
   }
 
   /** Makes room for `need` more staging bytes, starting a new staging buffer if needed. */
@@ -600,7 +644,13 @@ export class StreamConnection implements Connection {
   #flush(): void {
     if (this.#state === 'closed' || this.#needDrain) return;
     if (this.#open) this.#writeBatch();
-    if (this.#state === 'closing' && !this.#open && this.#inflight.length === 0 && !this.#ended) {
+    if (
+      this.#state === 'closing' &&
+      !this.#open &&
+      this.#inflight.length === 0 &&
+      this.#loneBytes === 0 &&
+      !this.#ended
+    ) {
       this.#ended = true;
       this.#duplex.end();
     }
@@ -638,11 +688,19 @@ export class StreamConnection implements Connection {
       return;
     }
     // Bytes reach the duplex in order, so this batch being written means every earlier one
-    // was too. Writable may run callbacks out of order (a synchronous completion's callback
-    // waits for the next tick, a later asynchronous one can run first): settle in order.
-    for (const done of this.#inflight.splice(0, index + 1)) {
-      this.#inflightBytes -= done.bytes;
-      settleBatch(done, undefined);
+    // (and the lone write before them) was too. Writable may run callbacks out of order (a
+    // synchronous completion's callback waits for the next tick, a later asynchronous one
+    // can run first): settle in order.
+    if (this.#loneBytes > 0) this.#settleLone();
+    if (index === 0) {
+      this.#inflight.shift();
+      this.#inflightBytes -= batch.bytes;
+      settleBatch(batch, undefined);
+    } else {
+      for (const done of this.#inflight.splice(0, index + 1)) {
+        this.#inflightBytes -= done.bytes;
+        settleBatch(done, undefined);
+      }
     }
     if (this.#state === 'open') this.#admitWaiting();
     else if (this.#state === 'closing') this.#flush();
@@ -743,6 +801,11 @@ export class StreamConnection implements Connection {
     if (this.#open) batches.push(this.#open);
     this.#open = undefined;
     this.#inflightBytes = 0;
+    const loneReject = this.#loneReject;
+    this.#loneBytes = 0;
+    this.#loneResolve = undefined;
+    this.#loneReject = undefined;
+    loneReject?.(sendError);
     const waiting = this.#waiting;
     this.#waiting = [];
     for (const batch of batches) settleBatch(batch, sendError);

@@ -22,7 +22,8 @@ import { connectUnix } from '@ipcez/transport-unix';
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROUNDS = 5;
-const COUNTS = { 64: 400_000, [64 * 1024]: 2048, [4 * 1024 * 1024]: 32 } as Record<number, number>;
+/** Messages per timed phase (each run also sends as many, untimed, to warm up). */
+const COUNTS = { 64: 300_000, [64 * 1024]: 1536, [4 * 1024 * 1024]: 24 } as Record<number, number>;
 const PING_PONGS = 10_000;
 const PING_PONG_ROUNDS = 2;
 
@@ -56,7 +57,7 @@ function frameParser(onFrame) {
 }
 `;
 
-/** Raw node:net server: `sink N` counts N frames then answers one byte; `echo` echoes frames. */
+/** Raw node:net server: `sink N` answers one byte after every N frames; `echo` echoes frames. */
 const RAW_SERVER = `
 import net from 'node:net';
 ${PARSER}
@@ -65,7 +66,7 @@ const server = net.createServer((socket) => {
   let received = 0;
   const expected = Number(count);
   socket.on('data', frameParser(mode === 'sink'
-    ? () => { if (++received === expected) socket.write(Buffer.of(1)); }
+    ? () => { if (++received % expected === 0) socket.write(Buffer.of(1)); }
     : (payload) => { const head = Buffer.alloc(4); head.writeUInt32BE(payload.length); socket.write(Buffer.concat([head, payload])); }));
   socket.on('error', () => {});
   socket.on('close', () => { server.close(); });
@@ -73,7 +74,7 @@ const server = net.createServer((socket) => {
 server.listen(file, () => process.stdout.write('ready\\n'));
 `;
 
-/** ipcez server: the same two modes through @ipcez/transport-unix. */
+/** ipcez server: the same two modes through @ipcez/transport-unix (the answer is a message). */
 const IPCEZ_SERVER = `
 import { listenUnix } from '@ipcez/transport-unix';
 const [file, mode, count] = process.argv.slice(1);
@@ -82,7 +83,7 @@ listener.connectionHandler((connection) => {
   let received = 0;
   const expected = Number(count);
   connection.messageHandler(mode === 'sink'
-    ? (r) => { if (r.ok && ++received === expected) void connection.send(Uint8Array.of(1)); if (!r.ok) void listener.close(); }
+    ? (r) => { if (r.ok && ++received % expected === 0) void connection.send(Uint8Array.of(1)); if (!r.ok) void listener.close(); }
     : (r) => { if (r.ok) connection.send(r.message).catch(() => {}); else void listener.close(); });
 });
 process.stdout.write('ready\\n');
@@ -125,21 +126,34 @@ async function rawConnect(file: string): Promise<net.Socket> {
   return socket;
 }
 
+/**
+ * Runs a throughput phase twice, `count` messages each: the first warms both processes up
+ * (JIT, allocator, socket buffers) and is not timed; the second is. `phase` sends `count`
+ * messages and resolves when the receiver has confirmed them all. Returns MB/s of payload.
+ */
+async function warmThenTime(size: number, count: number, phase: () => Promise<void>): Promise<number> {
+  await phase();
+  const start = performance.now();
+  await phase();
+  const ms = performance.now() - start;
+  return (size * count) / 1e6 / (ms / 1000);
+}
+
 /** MB/s of payload, raw, one write of a prebuilt frame per message, drain respected. */
 async function rawPerMessage(file: string, size: number, count: number): Promise<number> {
   const child = await startServer(RAW_SERVER, file, 'sink', count);
   try {
     const socket = await rawConnect(file);
     const frame = frameOf(payload(size));
-    const done = once(socket, 'data');
-    const start = performance.now();
-    for (let i = 0; i < count; i++) {
-      if (!socket.write(frame)) await once(socket, 'drain');
-    }
-    await done;
-    const ms = performance.now() - start;
+    const result = await warmThenTime(size, count, async () => {
+      const done = once(socket, 'data');
+      for (let i = 0; i < count; i++) {
+        if (!socket.write(frame)) await once(socket, 'drain');
+      }
+      await done;
+    });
     socket.destroy();
-    return (size * count) / 1e6 / (ms / 1000);
+    return result;
   } finally {
     await stop(child);
   }
@@ -151,26 +165,26 @@ async function rawBatched(file: string, size: number, count: number): Promise<nu
   try {
     const socket = await rawConnect(file);
     const message = payload(size);
-    const done = once(socket, 'data');
-    const start = performance.now();
-    let batch = Buffer.allocUnsafe(64 * 1024);
-    let offset = 0;
-    for (let i = 0; i < count; i++) {
-      if (offset + 4 + size > batch.length) {
-        const full = batch.subarray(0, offset);
-        batch = Buffer.allocUnsafe(64 * 1024);
-        offset = 0;
-        if (!socket.write(full)) await once(socket, 'drain');
+    const result = await warmThenTime(size, count, async () => {
+      const done = once(socket, 'data');
+      let batch = Buffer.allocUnsafe(64 * 1024);
+      let offset = 0;
+      for (let i = 0; i < count; i++) {
+        if (offset + 4 + size > batch.length) {
+          const full = batch.subarray(0, offset);
+          batch = Buffer.allocUnsafe(64 * 1024);
+          offset = 0;
+          if (!socket.write(full)) await once(socket, 'drain');
+        }
+        batch.writeUInt32BE(size, offset);
+        batch.set(message, offset + 4);
+        offset += 4 + size;
       }
-      batch.writeUInt32BE(size, offset);
-      batch.set(message, offset + 4);
-      offset += 4 + size;
-    }
-    socket.write(batch.subarray(0, offset));
-    await done;
-    const ms = performance.now() - start;
+      socket.write(batch.subarray(0, offset));
+      await done;
+    });
     socket.destroy();
-    return (size * count) / 1e6 / (ms / 1000);
+    return result;
   } finally {
     await stop(child);
   }
@@ -199,20 +213,20 @@ async function ipcezThroughput(file: string, size: number, count: number): Promi
     const connection = await connectUnix(file);
     const next = nextMessages(connection);
     const message = payload(size);
-    const done = next();
-    const start = performance.now();
-    // Sends are not awaited, except when the queue reaches its high-water mark: the ipcez
-    // analogue of write() returning false and waiting for 'drain'.
-    let last: Promise<void> = Promise.resolve();
-    for (let i = 0; i < count; i++) {
-      last = connection.send(message);
-      if (connection.bufferedAmount >= connection.highWaterMark) await last;
-    }
-    await last;
-    await done;
-    const ms = performance.now() - start;
+    const result = await warmThenTime(size, count, async () => {
+      const done = next();
+      // Sends are not awaited, except when the queue reaches its high-water mark: the ipcez
+      // analogue of write() returning false and waiting for 'drain'.
+      let last: Promise<void> = Promise.resolve();
+      for (let i = 0; i < count; i++) {
+        last = connection.send(message);
+        if (connection.bufferedAmount >= connection.highWaterMark) await last;
+      }
+      await last;
+      await done;
+    });
     await connection.close();
-    return (size * count) / 1e6 / (ms / 1000);
+    return result;
   } finally {
     await stop(child);
   }
@@ -280,7 +294,7 @@ export async function run(): Promise<void> {
   let n = 0;
   const file = (): string => path.join(dir, `b${n++}.sock`);
   try {
-    console.log('one-way throughput, MB/s of payload (best of %d), two processes', ROUNDS);
+    console.log('one-way throughput, MB/s of payload (best of %d, after a warm-up), two processes', ROUNDS);
     console.log(
       `${'size'.padEnd(8)}${'ipcez'.padStart(10)}${'raw 1/msg'.padStart(10)}${'raw 64K'.padStart(10)}` +
         `${'vs 1/msg'.padStart(10)}${'vs 64K'.padStart(10)}  goal`,
@@ -291,9 +305,11 @@ export async function run(): Promise<void> {
       let perMessage = 0;
       let batched = 0;
       for (let r = 0; r < ROUNDS; r++) {
+        // Alternate who goes first, so no side systematically gets the quieter moment.
+        if (r % 2 === 1) ipcez = Math.max(ipcez, await ipcezThroughput(file(), size, count));
         perMessage = Math.max(perMessage, await rawPerMessage(file(), size, count));
         if (size === 64) batched = Math.max(batched, await rawBatched(file(), size, count));
-        ipcez = Math.max(ipcez, await ipcezThroughput(file(), size, count));
+        if (r % 2 === 0) ipcez = Math.max(ipcez, await ipcezThroughput(file(), size, count));
       }
       const label = size === 64 ? '64 B' : size === 64 * 1024 ? '64 KiB' : '4 MiB';
       const goal =
