@@ -281,4 +281,42 @@ describe('connectWs', () => {
     expect(connection.state).toBe('closed');
     expect((await rejection(connection.send(new Uint8Array(1)))).code).toBe('IPCEZ_ERR_CONNECTION_LOST');
   });
+
+  it('reports a peer close with a non-normal code as peer-closed, with a WsError carrying the code as cause', async () => {
+    const server = await rawServer();
+    const connection = await client(server.url);
+    const collector = new Collector(connection);
+    const [ws] = await server.next();
+    ws.close(4001, 'bye');
+    const error = await collector.end();
+    expect(error).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'peer-closed' });
+    expect(error.cause).toBeInstanceOf(WsError);
+    expect(error.cause).toMatchObject({ closeCode: 4001 });
+    expect(error.message).toContain('4001: bye');
+  });
+
+  it('reports a TCP reset as ConnectionLostError reset with the OS error as cause', async () => {
+    const server = await rawServer();
+    const connection = await client(server.url);
+    const collector = new Collector(connection);
+    const [, request] = await server.next();
+    (request.socket as Socket).resetAndDestroy();
+    const error = await collector.end();
+    expect(error).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'reset', osCode: 'ECONNRESET' });
+  });
+
+  it('ends with a WsError (close code 1002) when the peer breaks the WebSocket protocol', async () => {
+    const server = await rawServer();
+    const connection = await client(server.url);
+    const collector = new Collector(connection);
+    const [ws, request] = await server.next();
+    const closed = once(ws, 'close');
+    // A frame with the reserved opcode 3, written under ws's feet.
+    (request.socket as Socket).write(Buffer.from([0x83, 0x00]));
+    const error = await collector.end();
+    expect(error).toBeInstanceOf(WsError);
+    expect(error).toMatchObject({ code: 'IPCEZ_ERR_WS', closeCode: 1002 });
+    expect(((await closed) as [number])[0]).toBe(1002);
+    expect((await rejection(connection.send(new Uint8Array(1)))).code).toBe('IPCEZ_ERR_WS');
+  });
 });
