@@ -710,9 +710,8 @@ export class StreamConnection implements Connection {
     if (this.#state === 'closed') return;
     let messages: Uint8Array[];
     try {
-      // A plain Uint8Array view of the chunk (no copy): the messages the decoder cuts from it
-      // are then plain views too, cheaper to create than Buffer subarrays.
-      messages = this.#decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      // The decoder hands out plain Uint8Array views of the chunk (no copy) for whole frames.
+      messages = this.#decoder.push(chunk);
     } catch (error) {
       this.#terminate(error as FrameTooLargeError);
       return;
