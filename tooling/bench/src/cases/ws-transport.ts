@@ -4,7 +4,8 @@
 //     1 MiB buffered (raw: ws.send, waiting on a send callback whenever ws.bufferedAmount
 //     reaches 1 MiB; ipcez: connection.send, awaiting whenever bufferedAmount reaches its
 //     1 MiB high-water mark);
-//   - 64 B ping-pong latency, p50 and p99, against a raw ws echo.
+//   - 64 B ping-pong latency, p50 and p99, against a raw ws echo, one raw and one ipcez round
+//     trip alternating in the same loop.
 // Both sides run with permessage-deflate off. Goals: ipcez >= 0.9x raw throughput and
 // <= 1.1x raw latency. Each figure is the best of ROUNDS runs (alternating raw and ipcez),
 // so a busy machine inflates figures less than it would a single pass.
@@ -24,8 +25,8 @@ const ROUNDS = 2;
 const HIGH_WATER_MARK = 1024 * 1024;
 const SIZES = [64, 64 * 1024, 1024 * 1024];
 const COUNTS: Record<number, number> = { 64: 200_000, [64 * 1024]: 4096, [1024 * 1024]: 256 };
-const PING_PONGS = 5000;
-const WARMUP_PING_PONGS = 500;
+const PING_PONGS = 10_000;
+const WARMUP_PING_PONGS = 2000;
 
 /** Raw ws server: `sink N` counts N messages then answers one byte; `echo` echoes. Prints its port. */
 const RAW_SERVER = `
@@ -168,54 +169,46 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** [p50, p99] round-trip µs, raw ws echo. */
-async function rawPingPong(): Promise<[number, number]> {
-  const { child, address } = await startServer(RAW_SERVER, 'echo', 0);
+/**
+ * Round-trip µs of 64 B messages, sorted, raw ws echo and ipcez echo interleaved one round
+ * trip each, so a busy machine slows both alike. Like the raw `ws.send`, the ipcez send is not
+ * awaited: the figure is the round trip, not the write confirmation.
+ */
+async function pingPong(): Promise<{ raw: number[]; ipcez: number[] }> {
+  const rawServer = await startServer(RAW_SERVER, 'echo', 0);
+  const ipcezServer = await startServer(IPCEZ_SERVER, 'echo', 0);
   try {
-    const ws = await rawOpen(address);
-    const message = payload(64);
+    const ws = await rawOpen(rawServer.address);
     let wake: (() => void) | undefined;
     ws.on('message', () => {
       wake?.();
     });
-    const times: number[] = [];
+    const connection = await connectWs(ipcezServer.address, { keepaliveIntervalMs: 0 });
+    const next = nextMessages(connection);
+    const message = payload(64);
+    const raw: number[] = [];
+    const ipcez: number[] = [];
     for (let i = 0; i < WARMUP_PING_PONGS + PING_PONGS; i++) {
-      const start = performance.now();
       const echoed = new Promise<void>((resolve) => {
         wake = resolve;
       });
+      let start = performance.now();
       ws.send(message);
       await echoed;
-      if (i >= WARMUP_PING_PONGS) times.push((performance.now() - start) * 1000);
+      if (i >= WARMUP_PING_PONGS) raw.push((performance.now() - start) * 1000);
+
+      const received = next();
+      start = performance.now();
+      void connection.send(message);
+      await received;
+      if (i >= WARMUP_PING_PONGS) ipcez.push((performance.now() - start) * 1000);
     }
     await rawClose(ws);
-    times.sort((a, b) => a - b);
-    return [percentile(times, 50), percentile(times, 99)];
-  } finally {
-    await stop(child);
-  }
-}
-
-/** [p50, p99] round-trip µs through ipcez on both ends. */
-async function ipcezPingPong(): Promise<[number, number]> {
-  const { child, address } = await startServer(IPCEZ_SERVER, 'echo', 0);
-  try {
-    const connection = await connectWs(address, { keepaliveIntervalMs: 0 });
-    const next = nextMessages(connection);
-    const message = payload(64);
-    const times: number[] = [];
-    for (let i = 0; i < WARMUP_PING_PONGS + PING_PONGS; i++) {
-      const start = performance.now();
-      const echoed = next();
-      await connection.send(message);
-      await echoed;
-      if (i >= WARMUP_PING_PONGS) times.push((performance.now() - start) * 1000);
-    }
     connection.destroy();
-    times.sort((a, b) => a - b);
-    return [percentile(times, 50), percentile(times, 99)];
+    return { raw: raw.sort((a, b) => a - b), ipcez: ipcez.sort((a, b) => a - b) };
   } finally {
-    await stop(child);
+    await stop(rawServer.child);
+    await stop(ipcezServer.child);
   }
 }
 
@@ -256,10 +249,9 @@ export async function run(): Promise<void> {
   let raw: [number, number] = [Infinity, Infinity];
   let ipcez: [number, number] = [Infinity, Infinity];
   for (let round = 0; round < ROUNDS; round++) {
-    const r = await rawPingPong();
-    const i = await ipcezPingPong();
-    raw = [Math.min(raw[0], r[0]), Math.min(raw[1], r[1])];
-    ipcez = [Math.min(ipcez[0], i[0]), Math.min(ipcez[1], i[1])];
+    const times = await pingPong();
+    raw = [Math.min(raw[0], percentile(times.raw, 50)), Math.min(raw[1], percentile(times.raw, 99))];
+    ipcez = [Math.min(ipcez[0], percentile(times.ipcez, 50)), Math.min(ipcez[1], percentile(times.ipcez, 99))];
   }
   rows.push([
     `ping-pong 64 B p50`,
