@@ -289,7 +289,7 @@ export class StreamConnection implements Connection {
       weigh: (item) => (item as Uint8Array).length + HEADER_BYTES,
       highWaterMark: options.receiveHighWaterMark,
       onPause: () => {
-        if (this.#state !== 'closed') duplex.pause();
+        if (this.#state === 'open') duplex.pause();
       },
       onResume: () => {
         if (this.#state !== 'closed') duplex.resume();
@@ -456,6 +456,10 @@ export class StreamConnection implements Connection {
       );
     }, this.#options.closeTimeoutMs);
     this.#closeTimer.unref();
+    // The close completes when the peer's end is read: keep reading even past the receive
+    // high-water mark (what arrives is buffered for the consumer, for at most
+    // closeTimeoutMs), or a connection nobody reads would always wait for the timer.
+    if (this.#duplex.isPaused()) this.#duplex.resume();
     this.#scheduleFlush();
     return this.#closePromise;
   }
