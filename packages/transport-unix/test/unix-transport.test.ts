@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { connectUnix, listenUnix, unixTransport } from '@ipcez/transport-unix';
+
+describe('unixTransport', () => {
+  it('is the unix Transport: its kind, connect and listen', () => {
+    expect(unixTransport.kind).toBe('unix');
+    expect(unixTransport.connect).toBe(connectUnix);
+    expect(unixTransport.listen).toBe(listenUnix);
+  });
+
+  it('is supported everywhere but Windows, without throwing', () => {
+    expect(unixTransport.isSupported()).toBe(process.platform !== 'win32');
+  });
+
+  it('lists in its README every error code the package produces', () => {
+    const readme = readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Error codes'));
+    for (const code of [
+      'IPCEZ_ERR_IO',
+      'IPCEZ_ERR_CONNECTION_LOST',
+      'IPCEZ_ERR_FRAME_TOO_LARGE',
+      'IPCEZ_ERR_ENDPOINT_IN_USE',
+      'IPCEZ_ERR_INVALID_ENDPOINT',
+      'IPCEZ_ERR_UNSUPPORTED_PLATFORM',
+      'IPCEZ_ERR_SEND_BUFFER_FULL',
+      'IPCEZ_ERR_INVALID_ARG',
+    ]) {
+      expect(section, code).toContain(`\`${code}\``);
+    }
+  });
+});
