@@ -1,13 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connectUnix, listenUnix, unixTransport } from '@ipcez/transport-unix';
+import { unixTransport } from '@ipcez/transport-unix';
 
 describe('unixTransport', () => {
-  it('is the unix Transport: its kind, connect and listen', () => {
-    expect(unixTransport.kind).toBe('unix');
-    expect(unixTransport.connect).toBe(connectUnix);
-    expect(unixTransport.listen).toBe(listenUnix);
+  it.runIf(process.platform !== 'win32')('listens and connects as the unix transport', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ipcez-'));
+    try {
+      const listener = await unixTransport.listen(path.join(dir, 't.sock'));
+      const connection = await unixTransport.connect(listener.endpoint);
+      expect(unixTransport.kind).toBe('unix');
+      expect([listener.transport, connection.transport]).toEqual(['unix', 'unix']);
+      await connection.close();
+      await listener.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is supported everywhere but Windows, without throwing', () => {
