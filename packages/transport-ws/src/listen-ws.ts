@@ -30,7 +30,7 @@ function requestPath(url: string | undefined): string | undefined {
 }
 
 /** Answers an upgrade request that is not accepted with a bare HTTP status, then drops the socket. */
-function refuseUpgrade(socket: Duplex, status: 404 | 503, text: string): void {
+function refuseUpgrade(socket: Duplex, status: 403 | 404 | 500 | 503, text: string): void {
   socket.on('error', () => {
     // The client may already be gone; nothing to report.
   });
@@ -64,9 +64,16 @@ class WsListener implements Listener {
     isCleanEnd: (error) => error instanceof ConnectionLostError && error.reason === 'local-close',
   });
   #onAbort: (() => void) | undefined;
+  readonly #verifyClient: WsListenOptions['verifyClient'];
 
-  constructor(parsed: WsEndpoint, server: Server, resolved: ResolvedConnectionOptions) {
+  constructor(
+    parsed: WsEndpoint,
+    server: Server,
+    resolved: ResolvedConnectionOptions,
+    verifyClient: WsListenOptions['verifyClient'],
+  ) {
     this.#parsed = parsed;
+    this.#verifyClient = verifyClient;
     this.#endpoint = parsed.url.href;
     this.#server = server;
     this.#resolved = resolved;
@@ -163,6 +170,25 @@ class WsListener implements Listener {
     if (requestPath(request.url) !== this.#parsed.path) {
       refuseUpgrade(socket, 404, 'Not Found');
       return;
+    }
+    const verifyClient = this.#verifyClient;
+    if (verifyClient !== undefined) {
+      let isAccepted: boolean;
+      try {
+        isAccepted = verifyClient({
+          path: this.#parsed.path,
+          origin: request.headers.origin,
+          headers: request.headers,
+          remoteAddress: request.socket.remoteAddress,
+        });
+      } catch (error) {
+        refuseUpgrade(socket, 500, 'Internal Server Error');
+        throw error;
+      }
+      if (!isAccepted) {
+        refuseUpgrade(socket, 403, 'Forbidden');
+        return;
+      }
     }
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       this.#accept(ws, socket);
@@ -282,7 +308,7 @@ async function start(parsed: WsEndpoint, options: WsListenOptions, resolved: Res
         rejectUnauthorized: options.requestClientCert ?? false,
       })
     : createHttpServer();
-  const listener = new WsListener(parsed, server, resolved);
+  const listener = new WsListener(parsed, server, resolved, options.verifyClient);
   await listener.start(options.beforeBind);
   return listener;
 }

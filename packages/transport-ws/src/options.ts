@@ -61,6 +61,18 @@ export interface WsConnectOptions extends ConnectOptions, WsConnectionOptions {
   readonly servername?: string;
 }
 
+/** What a listener's `verifyClient` sees of an opening handshake. */
+export interface WsUpgradeRequest {
+  /** The path asked for (always the listener's path: other paths were already refused with 404). */
+  readonly path: string;
+  /** The `Origin` header: set by browsers (the page's origin), usually absent from other clients. */
+  readonly origin: string | undefined;
+  /** The request headers, names in lower case. */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** The client's IP address. */
+  readonly remoteAddress: string | undefined;
+}
+
 /** Options of `listenWs` (and `wsTransport.listen`). */
 export interface WsListenOptions extends ListenOptions, WsConnectionOptions {
   /** Server certificate chain (PEM). Required for `wss://`. */
@@ -76,6 +88,15 @@ export interface WsListenOptions extends ListenOptions, WsConnectionOptions {
    * without one fail the TLS handshake. Default `false`.
    */
   readonly requestClientCert?: boolean;
+  /**
+   * Decides, per opening handshake, whether to accept the client: return `false` to refuse
+   * it with HTTP 403. Use it to check a token header, or the `origin` of browser pages: any
+   * web page the user visits can open a WebSocket to a listener on their machine. Called
+   * synchronously; if it throws, the client is refused with HTTP 500 and the exception
+   * propagates (an uncaught exception, like any other callback's).
+   * Default: accept every client.
+   */
+  readonly verifyClient?: (request: WsUpgradeRequest) => boolean;
 }
 
 /** Connection settings after validation. Module-private. */
@@ -197,6 +218,9 @@ export function checkListenerOptions(options: WsListenOptions): void {
   checkTlsMaterial(options.ca, 'options.ca');
   checkString(options.passphrase, 'options.passphrase');
   checkBoolean(options.requestClientCert, 'options.requestClientCert');
+  if (options.verifyClient !== undefined && typeof options.verifyClient !== 'function') {
+    throw invalidArgError(`options.verifyClient must be a function, got ${describe(options.verifyClient)}`);
+  }
   if (options.beforeBind !== undefined && typeof options.beforeBind !== 'function') {
     throw invalidArgError(`options.beforeBind must be a function, got ${describe(options.beforeBind)}`);
   }

@@ -167,4 +167,31 @@ describe('listenWs', () => {
     await collector.messageCount(1);
     expect(collector.messages[0]).toEqual(new Uint8Array([42]));
   });
+
+  it('refuses with HTTP 403 the clients verifyClient rejects, and accepts the others', async () => {
+    const seen: { origin: string | undefined; token: unknown; path: string; remoteAddress: string | undefined }[] = [];
+    const l = await listener('ws://127.0.0.1:0/guarded', {
+      verifyClient: (request) => {
+        seen.push({ origin: request.origin, token: request.headers['x-token'], path: request.path, remoteAddress: request.remoteAddress });
+        return request.headers['x-token'] === 'let-me-in' && request.origin === undefined;
+      },
+    });
+    echo(l);
+    const refused = await rejection(connectWs(l.endpoint, { headers: { 'x-token': 'wrong' } }));
+    expect(refused).toMatchObject({ code: 'IPCEZ_ERR_WS', status: 403 });
+    const fromPage = await rejection(connectWs(l.endpoint, { headers: { 'x-token': 'let-me-in', origin: 'https://evil.example' } }));
+    expect(fromPage).toMatchObject({ code: 'IPCEZ_ERR_WS', status: 403 });
+    const accepted = await connectWs(l.endpoint, { headers: { 'x-token': 'let-me-in' } });
+    cleanups.push(() => {
+      accepted.destroy();
+    });
+    const collector = new Collector(accepted);
+    await accepted.send(new Uint8Array([1]));
+    await collector.messageCount(1);
+    expect(seen).toEqual([
+      { origin: undefined, token: 'wrong', path: '/guarded', remoteAddress: '127.0.0.1' },
+      { origin: 'https://evil.example', token: 'let-me-in', path: '/guarded', remoteAddress: '127.0.0.1' },
+      { origin: undefined, token: 'let-me-in', path: '/guarded', remoteAddress: '127.0.0.1' },
+    ]);
+  });
 });

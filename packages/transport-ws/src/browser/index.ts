@@ -2,4 +2,10 @@ export { connectWs } from './connect-ws.js';
 export { listenWs } from './listen-ws.js';
 export { wsTransport } from './ws-transport.js';
 export { DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_CLOSE_TIMEOUT_MS } from '../options.js';
-export type { WsConnectOptions, WsListenOptions, WsConnectionOptions, TlsMaterial } from '../options.js';
+export type {
+  WsConnectOptions,
+  WsListenOptions,
+  WsConnectionOptions,
+  WsUpgradeRequest,
+  TlsMaterial,
+} from '../options.js';
