@@ -88,6 +88,7 @@ describe('browser build in headless Chromium', () => {
   let textServer: WebSocketServer | undefined;
   let browser: Browser | undefined;
   let pageUrl = '';
+  const textServerCloseCodes: number[] = [];
 
   /** Launches Chromium once; fails (never skips) when it is not installed. */
   async function ensureBrowser(): Promise<Browser> {
@@ -129,6 +130,7 @@ describe('browser build in headless Chromium', () => {
     echo(listener);
     textServer = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     textServer.on('connection', (ws) => {
+      ws.on('close', (code: number) => textServerCloseCodes.push(code));
       ws.send('héllo ✓');
     });
     await once(textServer, 'listening');
@@ -230,13 +232,23 @@ describe('browser build in headless Chromium', () => {
           () => 'listening',
           (error: unknown) => (error as { code: string }).code,
         );
+        const small = await connectWs(textEndpoint, { maxMessageBytes: 4 });
+        const tooLarge = await new Promise<string>((done) => {
+          small.messageHandler((result) => {
+            if (!result.ok) {
+              const error = result.error as { code: string; size?: number; limit?: number };
+              done(`${error.code} ${error.size} > ${error.limit}`);
+            }
+          });
+        });
+        await small.close();
         let headers = '';
         try {
           void connectWs(textEndpoint, { headers: { a: 'b' } });
         } catch (error) {
           headers = (error as { code: string }).code;
         }
-        return { text, wrong, listen, headers };
+        return { text, wrong, listen, tooLarge, headers };
       },
       {
         textEndpoint: `ws://127.0.0.1:${(textServer!.address() as AddressInfo).port}/`,
@@ -247,7 +259,10 @@ describe('browser build in headless Chromium', () => {
       text: Array.from(new TextEncoder().encode('héllo ✓')),
       wrong: 'IPCEZ_ERR_WS',
       listen: 'IPCEZ_ERR_UNSUPPORTED_PLATFORM',
+      tooLarge: `IPCEZ_ERR_FRAME_TOO_LARGE ${new TextEncoder().encode('héllo ✓').length} > 4`,
       headers: 'IPCEZ_ERR_INVALID_ARG',
     });
+    // Pages may not send 1009; the application-range mirror is used.
+    expect(textServerCloseCodes).toContain(4009);
   }, 60_000);
 });
