@@ -9,6 +9,14 @@ export interface FrameDecoderOptions {
    * From 0 to `MAX_MESSAGE_BYTES` (the default, 4 MiB).
    */
   readonly maxMessageBytes?: number;
+  /**
+   * Allocates the buffer of a payload that spans several chunks (the one copy such a payload
+   * gets), given its exact length; default `new Uint8Array(length)`. Every byte of it is
+   * overwritten before the message is returned, so it need not be zeroed: Node callers can
+   * skip the zero-fill of large bodies (e.g. `Buffer.allocUnsafeSlow`). It must return a
+   * `Uint8Array` of exactly `length` bytes that nothing else uses.
+   */
+  readonly allocate?: (length: number) => Uint8Array;
 }
 
 // States of the decoder (STYLE.md §8: named states, return as soon as too few bytes):
@@ -63,6 +71,7 @@ export class FrameDecoder {
   readonly #limit: number;
   #state: DecoderState = 'header';
   readonly #header = new Uint8Array(HEADER_BYTES);
+  readonly #allocate: (length: number) => Uint8Array;
   #headerFill = 0;
   #length = 0;
   #body: Uint8Array | undefined;
@@ -83,6 +92,12 @@ export class FrameDecoder {
       });
     }
     this.#limit = resolveMaxMessageBytes(options.maxMessageBytes);
+    if (options.allocate !== undefined && typeof options.allocate !== 'function') {
+      throw Object.assign(new TypeError(`allocate must be a function, got ${typeof options.allocate}`), {
+        code: 'IPCEZ_ERR_INVALID_ARG' as const,
+      });
+    }
+    this.#allocate = options.allocate ?? allocateZeroed;
   }
 
   /** The payload limit in force, in bytes. */
@@ -103,6 +118,16 @@ export class FrameDecoder {
     if (this.#state === 'body') return HEADER_BYTES + this.#bodyFill;
     if (this.#state === 'header') return this.#headerFill;
     return 0;
+  }
+
+  #take(length: number): Uint8Array {
+    const body = this.#allocate(length);
+    if (!(body instanceof Uint8Array) || body.length !== length) {
+      throw Object.assign(new TypeError(`allocate(${length}) must return a Uint8Array of exactly ${length} bytes`), {
+        code: 'IPCEZ_ERR_INVALID_ARG' as const,
+      });
+    }
+    return body;
   }
 
   /**
@@ -165,7 +190,7 @@ export class FrameDecoder {
     if (offset < end) {
       if (this.#state === 'body') {
         // Allocated only now that payload bytes are here, and never above the limit.
-        const body = (this.#body = new Uint8Array(this.#length));
+        const body = (this.#body = this.#take(this.#length));
         body.set(chunk.subarray(offset, end), 0);
         this.#bodyFill = end - offset;
       } else {
@@ -215,7 +240,7 @@ export class FrameDecoder {
     if (offset === end) return end;
     // The payload spans chunks: copy it once into its own buffer, allocated only now that
     // payload bytes are here.
-    const body = (this.#body ??= new Uint8Array(length));
+    const body = (this.#body ??= this.#take(length));
     const take = Math.min(length - fill, end - offset);
     body.set(chunk.subarray(offset, offset + take), fill);
     if (fill + take < length) {
@@ -235,4 +260,8 @@ export class FrameDecoder {
     this.#body = undefined;
     return (this.#error = new FrameTooLargeError(length, this.#limit, 'announced'));
   }
+}
+
+function allocateZeroed(length: number): Uint8Array {
+  return new Uint8Array(length);
 }

@@ -381,3 +381,52 @@ describe('FrameDecoder argument errors', () => {
     );
   });
 });
+
+describe('FrameDecoder allocate option', () => {
+  const frameOf = (payload: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(4 + payload.length);
+    new DataView(out.buffer).setUint32(0, payload.length);
+    out.set(payload, 4);
+    return out;
+  };
+
+  it('allocates only the buffers of payloads that span chunks, with their exact length, and returns them filled', () => {
+    const lengths: number[] = [];
+    const decoder = new FrameDecoder({
+      allocate: (length) => {
+        lengths.push(length);
+        return new Uint8Array(length).fill(0xee); // dirty on purpose: every byte must be overwritten
+      },
+    });
+    const whole = frameOf(Uint8Array.from([1, 2, 3]));
+    expect(decoder.push(whole)).toEqual([Uint8Array.from([1, 2, 3])]);
+    expect(lengths).toEqual([]);
+    const split = frameOf(Uint8Array.from({ length: 10 }, (_, i) => i));
+    expect(decoder.push(split.subarray(0, 7))).toEqual([]);
+    const [message] = decoder.push(split.subarray(7));
+    expect(lengths).toEqual([10]);
+    expect(Array.from(message!)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('never calls allocate for a header over the limit', () => {
+    let calls = 0;
+    const decoder = new FrameDecoder({
+      maxMessageBytes: 8,
+      allocate: (length) => {
+        calls++;
+        return new Uint8Array(length);
+      },
+    });
+    expect(() => decoder.push(Uint8Array.from([0, 0, 0, 9, 1]))).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE' }) as Error);
+    expect(calls).toBe(0);
+  });
+
+  it('rejects an allocate that is not a function, or that returns the wrong length', () => {
+    expect(() => new FrameDecoder({ allocate: 42 as unknown as () => Uint8Array })).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
+    const decoder = new FrameDecoder({ allocate: (length) => new Uint8Array(length + 1) });
+    expect(() => decoder.push(Uint8Array.from([0, 0, 0, 5, 1]))).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error);
+  });
+});
+
