@@ -49,18 +49,17 @@ function defined<T extends object>(source: T): Partial<T> {
   return Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-const WS_ONLY = ['headers', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'servername', 'keepaliveIntervalMs', 'keepaliveTimeoutMs', 'requestClientCert'] as const;
+/** What every transport takes; anything else is a WebSocket option. */
+const COMMON_TRANSPORT_OPTIONS = new Set(['signal', 'maxMessageBytes', 'highWaterMark']);
 
 /** The options the chosen transport takes: everything but detection and acks. */
 function transportOptions(detection: Detection, options: ConnectOptions | ListenOptions): Record<string, unknown> {
-  const { target: _t, os: _o, ack: _a, ackTimeoutMs: _m, ...rest } = options as ConnectOptions & { env?: unknown; platform?: unknown };
+  const { target: _t, os: _o, ack: _a, ackTimeoutMs: _m, env: _e, platform: _p, ...rest } = options as WithDetect<ConnectOptions>;
   const picked: Record<string, unknown> = defined(rest);
-  delete picked['env'];
-  delete picked['platform'];
   if (detection.transport !== 'ws') {
-    const wsOnly = WS_ONLY.filter((key) => picked[key] !== undefined);
+    const wsOnly = Object.keys(picked).filter((key) => !COMMON_TRANSPORT_OPTIONS.has(key));
     if (wsOnly.length > 0) {
-      throw invalidArgError(`${wsOnly.join(', ')}: WebSocket-only option(s), but this endpoint is local (${detection.transport})`);
+      throw invalidArgError(`${wsOnly.join(', ')}: not an option of local endpoints (WebSocket-only, or unknown); this endpoint is ${detection.transport}`);
     }
   }
   return picked;

@@ -102,6 +102,9 @@ export class WsConnection implements Connection {
   readonly #closeTimeoutMs: number;
   readonly #onClosed: ((connection: WsConnection) => void) | undefined;
   readonly #inbox: Inbox<Uint8Array, IpcezError>;
+  /** Reading pauses while either holds: the inbox is too full, or a wrapper asked (pauseReading). */
+  #inboxPaused = false;
+  #userPaused = false;
   #handler: MessageHandler | undefined;
   readonly #adapter: SocketAdapter;
 
@@ -122,10 +125,12 @@ export class WsConnection implements Connection {
       weigh: (item) => (item as Uint8Array).byteLength + MESSAGE_OVERHEAD_BYTES,
       highWaterMark: settings.highWaterMark,
       onPause: () => {
-        this.#adapter.pause();
+        this.#inboxPaused = true;
+        this.#updateReading();
       },
       onResume: () => {
-        this.#adapter.resume();
+        this.#inboxPaused = false;
+        this.#updateReading();
       },
       isCleanEnd: (error) =>
         error instanceof ConnectionLostError && (error.reason === 'local-close' || error.reason === 'peer-closed'),
@@ -196,6 +201,26 @@ export class WsConnection implements Connection {
   }
 
   /** See `Connection.messageHandler`. */
+  /**
+   * Stops reading from the socket until {@link WsConnection.resumeReading} (for wrappers that
+   * consume every message on read and keep their own buffer). A flag, not a count.
+   */
+  pauseReading(): void {
+    this.#userPaused = true;
+    this.#updateReading();
+  }
+
+  /** Undoes {@link WsConnection.pauseReading}; reading resumes unless the inbox is full. */
+  resumeReading(): void {
+    this.#userPaused = false;
+    this.#updateReading();
+  }
+
+  #updateReading(): void {
+    if (this.#inboxPaused || this.#userPaused) this.#adapter.pause();
+    else this.#adapter.resume();
+  }
+
   messageHandler(handler: MessageHandler): void {
     if (typeof handler !== 'function') throw invalidArgError(`handler must be a function, got ${describe(handler)}`);
     this.#inbox.setHandler((result) => {
