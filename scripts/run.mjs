@@ -61,7 +61,9 @@ switch (job) {
     run('bash', ['scripts/system-deps.sh']);
     pnpmRun('exec', 'turbo', 'run', 'test', '--concurrency=1');
     if (process.env.IPCEZ_SKIP_WINDOWS_LANE === '1') {
-      console.error('\nWINDOWS LANE SKIPPED (IPCEZ_SKIP_WINDOWS_LANE=1): the named-pipe and named-event suites did not run.');
+      console.error(
+        '\nWINDOWS LANE SKIPPED (IPCEZ_SKIP_WINDOWS_LANE=1): the named-pipe and named-event suites did not run.',
+      );
     } else {
       pnpmRun('exec', 'turbo', 'run', 'test:windows', '--concurrency=1');
     }

@@ -21,9 +21,31 @@ let cert = process.env.IPCEZ_CERT && readFileSync(process.env.IPCEZ_CERT);
 let key = process.env.IPCEZ_KEY && readFileSync(process.env.IPCEZ_KEY);
 if (!cert || !key) {
   const config = join(tmp, 'openssl.cnf');
-  writeFileSync(config, '[req]\ndistinguished_name=dn\nx509_extensions=ext\n[dn]\n[ext]\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-config', config, '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem')], { stdio: 'ignore' });
+  writeFileSync(
+    config,
+    '[req]\ndistinguished_name=dn\nx509_extensions=ext\n[dn]\n[ext]\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+  );
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-config',
+      config,
+      '-keyout',
+      join(tmp, 'key.pem'),
+      '-out',
+      join(tmp, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   cert = readFileSync(join(tmp, 'cert.pem'));
   key = readFileSync(join(tmp, 'key.pem'));
 }

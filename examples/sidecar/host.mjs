@@ -25,9 +25,13 @@ const endpoint = process.env.IPCEZ_ENDPOINT ?? (isWindows ? `ipcez-sidecar-${pro
 const server = await listen(endpoint);
 console.log(`host: listening on ${server.endpoint} (${server.transport}, acks ${server.isAcked ? 'on' : 'off'})`);
 
-const sidecar = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'sidecar.mjs'), server.endpoint], {
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const sidecar = spawn(
+  process.execPath,
+  [join(dirname(fileURLToPath(import.meta.url)), 'sidecar.mjs'), server.endpoint],
+  {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  },
+);
 try {
   // The first connection is the sidecar.
   const [socket] = await Promise.race([
@@ -40,7 +44,11 @@ try {
   ]);
   const replies = socket[Symbol.asyncIterator]();
   const decoder = new TextDecoder();
-  for (const request of [{ op: 'add', args: [2, 3] }, { op: 'upper', args: ['hello sidecar'] }, { op: 'nope', args: [] }]) {
+  for (const request of [
+    { op: 'add', args: [2, 3] },
+    { op: 'upper', args: ['hello sidecar'] },
+    { op: 'nope', args: [] },
+  ]) {
     await socket.sendMessage(JSON.stringify(request));
     const { value } = await replies.next();
     console.log(`host: ${JSON.stringify(request)} -> ${decoder.decode(value)}`);

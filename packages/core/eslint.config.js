@@ -1,3 +1,5 @@
 import { ipcezEslint } from '@ipcez/tooling/eslint';
 
-export default ipcezEslint(import.meta.dirname, { forbidImports: ['@ipcez/transport-unix', '@ipcez/transport-pipe', '@ipcez/transport-ws', '@ipcez/ack', 'ipcez'] });
+export default ipcezEslint(import.meta.dirname, {
+  forbidImports: ['@ipcez/transport-unix', '@ipcez/transport-pipe', '@ipcez/transport-ws', '@ipcez/ack', 'ipcez'],
+});

@@ -1,3 +1,13 @@
 import { ipcezEslint } from '@ipcez/tooling/eslint';
 
-export default ipcezEslint(import.meta.dirname, { neutral: true, forbidImports: ['@ipcez/core', '@ipcez/transport-unix', '@ipcez/transport-pipe', '@ipcez/transport-ws', '@ipcez/ack', 'ipcez'] });
+export default ipcezEslint(import.meta.dirname, {
+  neutral: true,
+  forbidImports: [
+    '@ipcez/core',
+    '@ipcez/transport-unix',
+    '@ipcez/transport-pipe',
+    '@ipcez/transport-ws',
+    '@ipcez/ack',
+    'ipcez',
+  ],
+});

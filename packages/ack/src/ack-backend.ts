@@ -5,7 +5,8 @@
 export type OpenMode = 'open' | 'fresh';
 
 /** Outcome of one bounded native wait slice. */
-export type SliceResult = { readonly acquired: boolean; readonly error?: undefined } | { readonly acquired: false; readonly error: Error };
+export type SliceResult =
+  { readonly acquired: boolean; readonly error?: undefined } | { readonly acquired: false; readonly error: Error };
 
 /** One opened named signal. Owns its native handle until `close()`. */
 export interface NativeSignal {

@@ -152,7 +152,10 @@ export class SignalPair implements AsyncDisposable {
    */
   waitAcked(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMEOUT_MS) {
-      throw invalidArgError(`timeoutMs must be a number from 0 to ${MAX_TIMEOUT_MS}, got ${String(timeoutMs)}`, 'range');
+      throw invalidArgError(
+        `timeoutMs must be a number from 0 to ${MAX_TIMEOUT_MS}, got ${String(timeoutMs)}`,
+        'range',
+      );
     }
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw invalidArgError('signal must be an AbortSignal');

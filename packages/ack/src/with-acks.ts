@@ -116,7 +116,8 @@ class AckedConnection implements Connection {
     this.#lifetime.signal.throwIfAborted();
     this.#pair.signalReady();
     await this.#inner.send(message, options);
-    const signal = options.signal === undefined ? this.#lifetime.signal : AbortSignal.any([options.signal, this.#lifetime.signal]);
+    const signal =
+      options.signal === undefined ? this.#lifetime.signal : AbortSignal.any([options.signal, this.#lifetime.signal]);
     await this.#pair.waitAcked(this.#ackTimeoutMs, signal);
   }
 
@@ -214,8 +215,16 @@ export function withAcks(connection: Connection, pair: SignalPair, options: With
     throw invalidArgError('pair must be a SignalPair from openSignalPair()');
   }
   const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
-  if (typeof ackTimeoutMs !== 'number' || !Number.isFinite(ackTimeoutMs) || ackTimeoutMs < 0 || ackTimeoutMs > MAX_TIMEOUT_MS) {
-    throw invalidArgError(`ackTimeoutMs must be a number from 0 to ${MAX_TIMEOUT_MS}, got ${String(ackTimeoutMs)}`, 'range');
+  if (
+    typeof ackTimeoutMs !== 'number' ||
+    !Number.isFinite(ackTimeoutMs) ||
+    ackTimeoutMs < 0 ||
+    ackTimeoutMs > MAX_TIMEOUT_MS
+  ) {
+    throw invalidArgError(
+      `ackTimeoutMs must be a number from 0 to ${MAX_TIMEOUT_MS}, got ${String(ackTimeoutMs)}`,
+      'range',
+    );
   }
   return new AckedConnection(connection, pair, ackTimeoutMs);
 }

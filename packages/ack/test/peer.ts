@@ -31,10 +31,7 @@ export class Peer {
   static async listen(endpoint: string, raw = false): Promise<{ peer: Peer; first: string }> {
     const args = [PEER, 'listen', endpoint, ...(raw ? ['raw'] : [])];
     const peer = new Peer(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
-    const first = await Promise.race([
-      peer.next(''),
-      peer.exited.then((code) => `exited ${String(code)}`),
-    ]);
+    const first = await Promise.race([peer.next(''), peer.exited.then((code) => `exited ${String(code)}`)]);
     return { peer, first };
   }
 

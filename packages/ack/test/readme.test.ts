@@ -12,12 +12,15 @@ describe('error codes this package produces', () => {
     { error: new IoError('x'), name: 'IoError', code: 'IPCEZ_ERR_IO' },
     { error: new ConnectionLostError('local-close'), name: 'ConnectionLostError', code: 'IPCEZ_ERR_CONNECTION_LOST' },
   ];
-  test.each(table)('$name has code $code, extends IpcezError, and is in the README error table', ({ error, name, code }) => {
-    expect(error.name).toBe(name);
-    expect(error.code).toBe(code);
-    expect(error).toBeInstanceOf(IpcezError);
-    expect(README).toMatch(new RegExp(`\\| \`${code}\` \\| \`${name}\``));
-  });
+  test.each(table)(
+    '$name has code $code, extends IpcezError, and is in the README error table',
+    ({ error, name, code }) => {
+      expect(error.name).toBe(name);
+      expect(error.code).toBe(code);
+      expect(error).toBeInstanceOf(IpcezError);
+      expect(README).toMatch(new RegExp(`\\| \`${code}\` \\| \`${name}\``));
+    },
+  );
 
   test('the README lists IPCEZ_ERR_INVALID_ARG for programmer errors', () => {
     expect(README).toContain('| `IPCEZ_ERR_INVALID_ARG` |');

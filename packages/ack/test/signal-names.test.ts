@@ -33,18 +33,24 @@ describe('deriveSignalNames on linux', () => {
   });
 
   test('rejects a relative path with a TypeError coded IPCEZ_ERR_INVALID_ARG', () => {
-    expect(() => deriveSignalNames('tmp/a.sock', 'linux')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }));
+    expect(() => deriveSignalNames('tmp/a.sock', 'linux')).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }),
+    );
     expect(() => deriveSignalNames('tmp/a.sock', 'linux')).toThrow(TypeError);
   });
 
   test('rejects an empty endpoint and a NUL character', () => {
     expect(() => deriveSignalNames('', 'linux')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }));
-    expect(() => deriveSignalNames('/tmp/a\0b', 'linux')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }));
+    expect(() => deriveSignalNames('/tmp/a\0b', 'linux')).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }),
+    );
   });
 
   test('refuses a name over the 251-byte semaphore limit with IPCEZ_ERR_ACK_UNAVAILABLE', () => {
     const longest = `/${'d'.repeat(50)}/${'s_'.repeat(60)}.sock`;
-    expect(() => deriveSignalNames(longest, 'linux')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_ACK_UNAVAILABLE' }));
+    expect(() => deriveSignalNames(longest, 'linux')).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_ACK_UNAVAILABLE' }),
+    );
     const fits = `/${'d'.repeat(50)}/${'s'.repeat(50)}.sock`;
     expect(deriveSignalNames(fits, 'linux').ready.length).toBeLessThanOrEqual(252);
   });
@@ -65,10 +71,14 @@ describe('deriveSignalNames on win32', () => {
   });
 
   test('rejects an empty pipe name', () => {
-    expect(() => deriveSignalNames('\\\\.\\pipe\\', 'win32')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }));
+    expect(() => deriveSignalNames('\\\\.\\pipe\\', 'win32')).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }),
+    );
   });
 });
 
 test('rejects an unknown platform with IPCEZ_ERR_INVALID_ARG', () => {
-  expect(() => deriveSignalNames('/tmp/a.sock', 'darwin' as 'linux')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }));
+  expect(() => deriveSignalNames('/tmp/a.sock', 'darwin' as 'linux')).toThrow(
+    expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }),
+  );
 });

@@ -54,7 +54,10 @@ async function connectAcked(endpoint: string): Promise<{ connection: Connection;
   const raw = await connect(endpoint);
   const pair = await openSignalPair(raw.endpoint);
   const connection = withAcks(raw, pair, { ackTimeoutMs: 4000 });
-  cleanups.push(() => pair.close(), () => connection.close());
+  cleanups.push(
+    () => pair.close(),
+    () => connection.close(),
+  );
   return { connection, pair };
 }
 
@@ -89,13 +92,16 @@ describe.runIf(isLinux || isWindows)(`acks over @ipcez/transport-${isWindows ? '
     await expect(pair.waitAcked(2000)).resolves.toBeUndefined();
   });
 
-  test.runIf(isLinux)('closing the listener in the documented order removes the semaphores and the socket file', async () => {
-    const endpoint = uniqueEndpoint('tx3');
-    const server = await listenAcked(endpoint);
-    const files = [server.pair.names.ready, server.pair.names.acked].map((n) => `/dev/shm/sem.${n.slice(1)}`);
-    expect(files.map((f) => existsSync(f))).toEqual([true, true]);
-    await server.close();
-    expect(files.map((f) => existsSync(f))).toEqual([false, false]);
-    expect(existsSync(endpoint)).toBe(false);
-  });
+  test.runIf(isLinux)(
+    'closing the listener in the documented order removes the semaphores and the socket file',
+    async () => {
+      const endpoint = uniqueEndpoint('tx3');
+      const server = await listenAcked(endpoint);
+      const files = [server.pair.names.ready, server.pair.names.acked].map((n) => `/dev/shm/sem.${n.slice(1)}`);
+      expect(files.map((f) => existsSync(f))).toEqual([true, true]);
+      await server.close();
+      expect(files.map((f) => existsSync(f))).toEqual([false, false]);
+      expect(existsSync(endpoint)).toBe(false);
+    },
+  );
 });

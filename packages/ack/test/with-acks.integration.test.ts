@@ -40,13 +40,19 @@ async function startPeer(endpoint: string, raw = false): Promise<Peer> {
 }
 
 /** A client in this process, in the documented order: connect, then open the pair. */
-async function connectAcked(endpoint: string, ackTimeoutMs: number): Promise<{ connection: Connection; pair: SignalPair }> {
+async function connectAcked(
+  endpoint: string,
+  ackTimeoutMs: number,
+): Promise<{ connection: Connection; pair: SignalPair }> {
   const socket = net.connect(endpoint);
   await once(socket, 'connect');
   const framed = createStreamConnection(socket, { transport, endpoint });
   const pair = await openSignalPair(endpoint);
   const connection = withAcks(framed, pair, { ackTimeoutMs });
-  cleanups.push(() => pair.close(), () => connection.close());
+  cleanups.push(
+    () => pair.close(),
+    () => connection.close(),
+  );
   return { connection, pair };
 }
 
@@ -114,15 +120,19 @@ describe.runIf(supported)(`acknowledged delivery across two processes (${transpo
     expect(await live.report()).toEqual({ count: 1, inOrder: true });
   }, 20_000);
 
-  test.runIf(isLinux)('the semaphores exist in /dev/shm with mode 0600 while listening and are gone after close', async () => {
-    const endpoint = uniqueEndpoint('shm');
-    const peer = await startPeer(endpoint);
-    const { pair } = await connectAcked(endpoint, 5000);
-    const fragment = pair.names.ready.slice(1, -'.data_ready'.length);
-    const files = shmSemaphores(fragment).sort();
-    expect(files).toEqual([`sem.${fragment}.data_acked`, `sem.${fragment}.data_ready`]);
-    for (const file of files) expect(statSync(`/dev/shm/${file}`).mode & 0o777).toBe(0o600);
-    expect(await peer.close()).toBe(0);
-    expect(shmSemaphores(fragment)).toEqual([]);
-  }, 20_000);
+  test.runIf(isLinux)(
+    'the semaphores exist in /dev/shm with mode 0600 while listening and are gone after close',
+    async () => {
+      const endpoint = uniqueEndpoint('shm');
+      const peer = await startPeer(endpoint);
+      const { pair } = await connectAcked(endpoint, 5000);
+      const fragment = pair.names.ready.slice(1, -'.data_ready'.length);
+      const files = shmSemaphores(fragment).sort();
+      expect(files).toEqual([`sem.${fragment}.data_acked`, `sem.${fragment}.data_ready`]);
+      for (const file of files) expect(statSync(`/dev/shm/${file}`).mode & 0o777).toBe(0o600);
+      expect(await peer.close()).toBe(0);
+      expect(shmSemaphores(fragment)).toEqual([]);
+    },
+    20_000,
+  );
 });

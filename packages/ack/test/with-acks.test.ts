@@ -158,6 +158,8 @@ describe.runIf(supported)('withAcks over a real socket in one process', () => {
 
   test('rejects a bad ackTimeoutMs or pair with IPCEZ_ERR_INVALID_ARG', () => {
     expect(() => withAcks(rig.client, rig.clientPair, { ackTimeoutMs: -5 })).toThrow(RangeError);
-    expect(() => withAcks(rig.client, Object.create(null) as SignalPair)).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }));
+    expect(() => withAcks(rig.client, Object.create(null) as SignalPair)).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }),
+    );
   });
 });

@@ -14,8 +14,7 @@ export type ConnectionState = 'open' | 'closing' | 'closed';
  * exactly one `{ ok: false, error }` when the connection ends, then nothing more.
  */
 export type MessageResult =
-  | { readonly ok: true; readonly message: Uint8Array }
-  | { readonly ok: false; readonly error: IpcezError };
+  { readonly ok: true; readonly message: Uint8Array } | { readonly ok: false; readonly error: IpcezError };
 
 /** Receives {@link MessageResult}s. Called synchronously, in order; its throws propagate. */
 export type MessageHandler = (result: MessageResult) => void;

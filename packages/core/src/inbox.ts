@@ -1,7 +1,8 @@
 import { invalidArgError } from './errors.js';
 
 /** One item delivered to a handler: a success with the item, or the one terminal error. */
-export type InboxResult<T, E extends Error> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+export type InboxResult<T, E extends Error> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
 
 /** Options of {@link Inbox}. */
 export interface InboxOptions<E extends Error> {

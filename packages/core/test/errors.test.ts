@@ -31,18 +31,90 @@ interface Row {
 }
 
 const table: Row[] = [
-  { make: () => new IoError('connect failed', { path: '/tmp/x.sock' }), name: 'IoError', code: 'IPCEZ_ERR_IO', base: IpcezError, fields: { path: '/tmp/x.sock' } },
-  { make: () => new ConnectionLostError('peer-closed'), name: 'ConnectionLostError', code: 'IPCEZ_ERR_CONNECTION_LOST', base: IoError, fields: { reason: 'peer-closed' } },
-  { make: () => new WsError('handshake failed', { status: 404 }), name: 'WsError', code: 'IPCEZ_ERR_WS', base: IpcezError, fields: { status: 404, closeCode: undefined } },
-  { make: () => new FrameTooLargeError(5_000_000, 4_194_304), name: 'FrameTooLargeError', code: 'IPCEZ_ERR_FRAME_TOO_LARGE', base: IpcezError, fields: { size: 5_000_000, limit: 4_194_304 } },
-  { make: () => new DetectionError('target', 'nope', ['local', 'remote']), name: 'DetectionError', code: 'IPCEZ_ERR_DETECTION', base: IpcezError, fields: { variable: 'target', value: 'nope', allowed: ['local', 'remote'] } },
-  { make: () => new UnsupportedCombinationError('local', 'windows', 'not on linux'), name: 'UnsupportedCombinationError', code: 'IPCEZ_ERR_UNSUPPORTED_COMBINATION', base: IpcezError, fields: { target: 'local', os: 'windows' } },
-  { make: () => new RecipientAckTimeoutError(250), name: 'RecipientAckTimeoutError', code: 'IPCEZ_ERR_ACK_TIMEOUT', base: IpcezError, fields: { timeoutMs: 250 } },
-  { make: () => new EndpointInUseError('/tmp/a.sock'), name: 'EndpointInUseError', code: 'IPCEZ_ERR_ENDPOINT_IN_USE', base: IpcezError, fields: { endpoint: '/tmp/a.sock' } },
-  { make: () => new UnsupportedPlatformError('Windows named pipes', 'linux'), name: 'UnsupportedPlatformError', code: 'IPCEZ_ERR_UNSUPPORTED_PLATFORM', base: IpcezError, fields: { feature: 'Windows named pipes', platform: 'linux' } },
-  { make: () => new InvalidEndpointError('/very/long', 'too long'), name: 'InvalidEndpointError', code: 'IPCEZ_ERR_INVALID_ENDPOINT', base: IpcezError, fields: { endpoint: '/very/long' } },
-  { make: () => new SendBufferFullError(2048, 1024), name: 'SendBufferFullError', code: 'IPCEZ_ERR_SEND_BUFFER_FULL', base: IpcezError, fields: { bufferedAmount: 2048, highWaterMark: 1024 } },
-  { make: () => new AckUnavailableError('koffi failed to load'), name: 'AckUnavailableError', code: 'IPCEZ_ERR_ACK_UNAVAILABLE', base: IpcezError, fields: {} },
+  {
+    make: () => new IoError('connect failed', { path: '/tmp/x.sock' }),
+    name: 'IoError',
+    code: 'IPCEZ_ERR_IO',
+    base: IpcezError,
+    fields: { path: '/tmp/x.sock' },
+  },
+  {
+    make: () => new ConnectionLostError('peer-closed'),
+    name: 'ConnectionLostError',
+    code: 'IPCEZ_ERR_CONNECTION_LOST',
+    base: IoError,
+    fields: { reason: 'peer-closed' },
+  },
+  {
+    make: () => new WsError('handshake failed', { status: 404 }),
+    name: 'WsError',
+    code: 'IPCEZ_ERR_WS',
+    base: IpcezError,
+    fields: { status: 404, closeCode: undefined },
+  },
+  {
+    make: () => new FrameTooLargeError(5_000_000, 4_194_304),
+    name: 'FrameTooLargeError',
+    code: 'IPCEZ_ERR_FRAME_TOO_LARGE',
+    base: IpcezError,
+    fields: { size: 5_000_000, limit: 4_194_304 },
+  },
+  {
+    make: () => new DetectionError('target', 'nope', ['local', 'remote']),
+    name: 'DetectionError',
+    code: 'IPCEZ_ERR_DETECTION',
+    base: IpcezError,
+    fields: { variable: 'target', value: 'nope', allowed: ['local', 'remote'] },
+  },
+  {
+    make: () => new UnsupportedCombinationError('local', 'windows', 'not on linux'),
+    name: 'UnsupportedCombinationError',
+    code: 'IPCEZ_ERR_UNSUPPORTED_COMBINATION',
+    base: IpcezError,
+    fields: { target: 'local', os: 'windows' },
+  },
+  {
+    make: () => new RecipientAckTimeoutError(250),
+    name: 'RecipientAckTimeoutError',
+    code: 'IPCEZ_ERR_ACK_TIMEOUT',
+    base: IpcezError,
+    fields: { timeoutMs: 250 },
+  },
+  {
+    make: () => new EndpointInUseError('/tmp/a.sock'),
+    name: 'EndpointInUseError',
+    code: 'IPCEZ_ERR_ENDPOINT_IN_USE',
+    base: IpcezError,
+    fields: { endpoint: '/tmp/a.sock' },
+  },
+  {
+    make: () => new UnsupportedPlatformError('Windows named pipes', 'linux'),
+    name: 'UnsupportedPlatformError',
+    code: 'IPCEZ_ERR_UNSUPPORTED_PLATFORM',
+    base: IpcezError,
+    fields: { feature: 'Windows named pipes', platform: 'linux' },
+  },
+  {
+    make: () => new InvalidEndpointError('/very/long', 'too long'),
+    name: 'InvalidEndpointError',
+    code: 'IPCEZ_ERR_INVALID_ENDPOINT',
+    base: IpcezError,
+    fields: { endpoint: '/very/long' },
+  },
+  {
+    make: () => new SendBufferFullError(2048, 1024),
+    name: 'SendBufferFullError',
+    code: 'IPCEZ_ERR_SEND_BUFFER_FULL',
+    base: IpcezError,
+    fields: { bufferedAmount: 2048, highWaterMark: 1024 },
+  },
+  {
+    make: () => new AckUnavailableError('koffi failed to load'),
+    name: 'AckUnavailableError',
+    code: 'IPCEZ_ERR_ACK_UNAVAILABLE',
+    base: IpcezError,
+    fields: {},
+  },
 ];
 
 describe('error classes', () => {
@@ -95,7 +167,10 @@ describe('error classes', () => {
   });
 
   it('prefers the explicit path over the cause path, and has no OS fields without a cause', () => {
-    const error = new ConnectionLostError('reset', undefined, { path: '/tmp/resolved.sock', cause: { path: 'rel.sock', code: 'ECONNRESET' } });
+    const error = new ConnectionLostError('reset', undefined, {
+      path: '/tmp/resolved.sock',
+      cause: { path: 'rel.sock', code: 'ECONNRESET' },
+    });
     expect(error.path).toBe('/tmp/resolved.sock');
     expect(error.osCode).toBe('ECONNRESET');
     const bare = new IoError('no cause');

@@ -33,7 +33,10 @@ describe('Inbox', () => {
     inbox.end(closed);
     inbox.end(new Broken('second end'));
     inbox.push(2);
-    expect(seen).toEqual([{ ok: true, value: 1 }, { ok: false, error: closed }]);
+    expect(seen).toEqual([
+      { ok: true, value: 1 },
+      { ok: false, error: closed },
+    ]);
     expect(inbox.isEnded).toBe(true);
   });
 
@@ -42,7 +45,10 @@ describe('Inbox', () => {
     inbox.push('a');
     const broken = new Broken('boom');
     inbox.end(broken);
-    expect(collect(inbox)).toEqual([{ ok: true, value: 'a' }, { ok: false, error: broken }]);
+    expect(collect(inbox)).toEqual([
+      { ok: true, value: 'a' },
+      { ok: false, error: broken },
+    ]);
   });
 
   it('refuses a second consumer with IPCEZ_ERR_INVALID_ARG', async () => {

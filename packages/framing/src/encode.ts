@@ -26,15 +26,12 @@ function checkLength(length: number, maxMessageBytes: number): void {
 export function resolveMaxMessageBytes(value: number | undefined): number {
   if (value === undefined) return MAX_MESSAGE_BYTES;
   if (typeof value !== 'number') {
-    throw Object.assign(
-      new TypeError(`maxMessageBytes must be a number, got ${typeof value}`),
-      { code: 'IPCEZ_ERR_INVALID_ARG' as const },
-    );
+    throw Object.assign(new TypeError(`maxMessageBytes must be a number, got ${typeof value}`), {
+      code: 'IPCEZ_ERR_INVALID_ARG' as const,
+    });
   }
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_MESSAGE_BYTES) {
-    throw invalidArgument(
-      `maxMessageBytes must be an integer from 0 to ${MAX_MESSAGE_BYTES}, got ${String(value)}`,
-    );
+    throw invalidArgument(`maxMessageBytes must be an integer from 0 to ${MAX_MESSAGE_BYTES}, got ${String(value)}`);
   }
   return value;
 }

@@ -164,8 +164,7 @@ export class FrameDecoder {
     // After step 1 either the chunk is used up or the decoder is at a frame boundary.
     while (end - offset >= HEADER_BYTES) {
       const length =
-        ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>>
-        0;
+        ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
       if (length > limit) {
         const error = this.#fail(length);
         if (messages.length === 0) throw error;

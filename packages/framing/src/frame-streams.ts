@@ -68,9 +68,7 @@ export function createFrameDecoderStream(options: FrameDecoderOptions = {}): Fra
     flush(controller) {
       if (decoder.error === undefined && decoder.bufferedBytes > 0) {
         controller.enqueue({
-          failure: new TypeError(
-            `stream ended inside a frame: ${decoder.bufferedBytes} bytes of it were received`,
-          ),
+          failure: new TypeError(`stream ended inside a frame: ${decoder.bufferedBytes} bytes of it were received`),
         });
       }
     },

@@ -57,11 +57,22 @@ describe('encodeHeader and writeHeader', () => {
 
   it.each([
     ['encodeHeader', (length: number, limit?: number) => encodeHeader(length, limit)],
-    ['writeHeader', (length: number, limit?: number) => { writeHeader(new Uint8Array(4), 0, length, limit); }],
+    [
+      'writeHeader',
+      (length: number, limit?: number) => {
+        writeHeader(new Uint8Array(4), 0, length, limit);
+      },
+    ],
   ])('%s accepts exactly the limit and throws FrameTooLargeError for limit + 1, default or custom', (_name, encode) => {
-    expect(() => { encode(MAX_MESSAGE_BYTES); }).not.toThrow();
-    expect(() => { encode(10, 10); }).not.toThrow();
-    expect(() => { encode(0, 0); }).not.toThrow();
+    expect(() => {
+      encode(MAX_MESSAGE_BYTES);
+    }).not.toThrow();
+    expect(() => {
+      encode(10, 10);
+    }).not.toThrow();
+    expect(() => {
+      encode(0, 0);
+    }).not.toThrow();
     for (const [length, limit] of [
       [MAX_MESSAGE_BYTES + 1, undefined],
       [0xffffffff, undefined],
@@ -76,7 +87,11 @@ describe('encodeHeader and writeHeader', () => {
         caught = error;
       }
       expect(caught).toBeInstanceOf(FrameTooLargeError);
-      expect(caught).toMatchObject({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE', size: length, limit: limit ?? MAX_MESSAGE_BYTES });
+      expect(caught).toMatchObject({
+        code: 'IPCEZ_ERR_FRAME_TOO_LARGE',
+        size: length,
+        limit: limit ?? MAX_MESSAGE_BYTES,
+      });
     }
   });
 
@@ -94,21 +109,38 @@ describe('encodeHeader and writeHeader', () => {
     ['limit + 1', MAX_MESSAGE_BYTES + 1],
     ['NaN', Number.NaN],
     ['0.5', 0.5],
-  ])('encodeHeader and writeHeader throw a RangeError with code IPCEZ_ERR_INVALID_ARG for maxMessageBytes %s', (_name, limit) => {
-    expect(() => encodeHeader(0, limit)).toThrow(invalidArg('RangeError'));
-    expect(() => { writeHeader(new Uint8Array(4), 0, 0, limit); }).toThrow(invalidArg('RangeError'));
-  });
+  ])(
+    'encodeHeader and writeHeader throw a RangeError with code IPCEZ_ERR_INVALID_ARG for maxMessageBytes %s',
+    (_name, limit) => {
+      expect(() => encodeHeader(0, limit)).toThrow(invalidArg('RangeError'));
+      expect(() => {
+        writeHeader(new Uint8Array(4), 0, 0, limit);
+      }).toThrow(invalidArg('RangeError'));
+    },
+  );
 
   it('writeHeader throws a RangeError with code IPCEZ_ERR_INVALID_ARG when the header does not fit at the offset', () => {
-    expect(() => { writeHeader(new Uint8Array(3), 0, 1); }).toThrow(invalidArg('RangeError'));
-    expect(() => { writeHeader(new Uint8Array(8), 5, 1); }).toThrow(invalidArg('RangeError'));
-    expect(() => { writeHeader(new Uint8Array(8), -1, 1); }).toThrow(invalidArg('RangeError'));
-    expect(() => { writeHeader(new Uint8Array(8), 1.5, 1); }).toThrow(invalidArg('RangeError'));
+    expect(() => {
+      writeHeader(new Uint8Array(3), 0, 1);
+    }).toThrow(invalidArg('RangeError'));
+    expect(() => {
+      writeHeader(new Uint8Array(8), 5, 1);
+    }).toThrow(invalidArg('RangeError'));
+    expect(() => {
+      writeHeader(new Uint8Array(8), -1, 1);
+    }).toThrow(invalidArg('RangeError'));
+    expect(() => {
+      writeHeader(new Uint8Array(8), 1.5, 1);
+    }).toThrow(invalidArg('RangeError'));
   });
 
   it('writeHeader throws a TypeError with code IPCEZ_ERR_INVALID_ARG when the target is not a Uint8Array', () => {
-    expect(() => { writeHeader(new ArrayBuffer(4) as unknown as Uint8Array, 0, 1); }).toThrow(invalidArg('TypeError'));
-    expect(() => { writeHeader([0, 0, 0, 0] as unknown as Uint8Array, 0, 1); }).toThrow(invalidArg('TypeError'));
+    expect(() => {
+      writeHeader(new ArrayBuffer(4) as unknown as Uint8Array, 0, 1);
+    }).toThrow(invalidArg('TypeError'));
+    expect(() => {
+      writeHeader([0, 0, 0, 0] as unknown as Uint8Array, 0, 1);
+    }).toThrow(invalidArg('TypeError'));
   });
 });
 
@@ -145,7 +177,10 @@ describe('encodeFrame', () => {
         (messages, cuts) => {
           const stream = concat(messages.flatMap((m) => [...encodeFrame(m)]));
           const decoder = new FrameDecoder();
-          const received = cutAt(stream, cuts.map((c) => c % (stream.length + 1))).flatMap((chunk) => decoder.push(chunk));
+          const received = cutAt(
+            stream,
+            cuts.map((c) => c % (stream.length + 1)),
+          ).flatMap((chunk) => decoder.push(chunk));
           expect(received.length).toBe(messages.length);
           received.forEach((m, i) => {
             expect(sameBytes(m, messages[i]!)).toBe(true);
@@ -159,7 +194,11 @@ describe('encodeFrame', () => {
   it('encodes a message of exactly the limit, and throws FrameTooLargeError for limit + 1, producing nothing', () => {
     expect(encodeFrame(new Uint8Array(MAX_MESSAGE_BYTES))[1].length).toBe(MAX_MESSAGE_BYTES);
     expect(() => encodeFrame(new Uint8Array(MAX_MESSAGE_BYTES + 1))).toThrow(
-      expect.objectContaining({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE', size: MAX_MESSAGE_BYTES + 1, limit: MAX_MESSAGE_BYTES }),
+      expect.objectContaining({
+        code: 'IPCEZ_ERR_FRAME_TOO_LARGE',
+        size: MAX_MESSAGE_BYTES + 1,
+        limit: MAX_MESSAGE_BYTES,
+      }),
     );
     expect(encodeFrame(new Uint8Array(3), 3)[1].length).toBe(3);
     const tooLarge = (): unknown => encodeFrame(new Uint8Array(4), 3);

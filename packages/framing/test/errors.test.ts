@@ -24,15 +24,18 @@ describe('errors', () => {
       fields: { size: 11, limit: 10 },
       message: 'message of 11 bytes exceeds the limit of 10 bytes',
     },
-  ])('$name has code $code, its fields, IpcezError and Error as base classes, and a message naming size and limit', (row) => {
-    const error = row.make();
-    expect(error).toBeInstanceOf(IpcezError);
-    expect(error).toBeInstanceOf(Error);
-    expect(error.name).toBe(row.name);
-    expect(error.code).toBe(row.code);
-    expect(error).toMatchObject(row.fields);
-    expect(error.message).toBe(row.message);
-  });
+  ])(
+    '$name has code $code, its fields, IpcezError and Error as base classes, and a message naming size and limit',
+    (row) => {
+      const error = row.make();
+      expect(error).toBeInstanceOf(IpcezError);
+      expect(error).toBeInstanceOf(Error);
+      expect(error.name).toBe(row.name);
+      expect(error.code).toBe(row.code);
+      expect(error).toMatchObject(row.fields);
+      expect(error.message).toBe(row.message);
+    },
+  );
 
   it('names a subclass of IpcezError after the subclass and keeps the cause', () => {
     class ExampleError extends IpcezError {

@@ -80,7 +80,10 @@ function decodeAndCheck(messages: readonly Uint8Array[], chunks: readonly Uint8A
       const [start, end] = layout.payloads[next]!;
       if (start >= chunkStart && end <= chunkEnd) {
         check(message.buffer === chunk.buffer, () => `message ${next} lies in one chunk but is not a view of it`);
-        check(message.byteOffset === chunk.byteOffset + start - chunkStart, () => `message ${next} views the wrong bytes`);
+        check(
+          message.byteOffset === chunk.byteOffset + start - chunkStart,
+          () => `message ${next} views the wrong bytes`,
+        );
       } else {
         check(message.buffer !== chunk.buffer, () => `split message ${next} aliases the last chunk`);
         check(
@@ -149,14 +152,32 @@ describe('FrameDecoder chunking', () => {
 
   it.each([
     ['one chunk', (s: Uint8Array) => [s]],
-    ['64 KiB chunks', (s: Uint8Array) => cutAt(s, Array.from({ length: Math.ceil(s.length / 65_536) }, (_, i) => i * 65_536))],
+    [
+      '64 KiB chunks',
+      (s: Uint8Array) =>
+        cutAt(
+          s,
+          Array.from({ length: Math.ceil(s.length / 65_536) }, (_, i) => i * 65_536),
+        ),
+    ],
     ['the header split 1 | 3, then the rest in one chunk', (s: Uint8Array) => cutAt(s, [1, 4])],
     ['the header alone, then the payload alone', (s: Uint8Array) => cutAt(s, [4, 4 + MAX_MESSAGE_BYTES])],
-    ['chunks of 1,000,003 bytes (cuts never on a frame boundary)', (s: Uint8Array) => cutAt(s, Array.from({ length: 9 }, (_, i) => i * 1_000_003))],
-  ])('decodes two 4 MiB messages and a small one arriving as %s', (_name, chunking) => {
-    const messages = [patterned(MAX_MESSAGE_BYTES, 7), Uint8Array.of(1, 2, 3), patterned(MAX_MESSAGE_BYTES, 8)];
-    decodeAndCheck(messages, chunking(streamOf(messages)));
-  }, 30_000); // 8 MiB copied and compared byte by byte: well under a second idle, slower on a busy 2-core machine.
+    [
+      'chunks of 1,000,003 bytes (cuts never on a frame boundary)',
+      (s: Uint8Array) =>
+        cutAt(
+          s,
+          Array.from({ length: 9 }, (_, i) => i * 1_000_003),
+        ),
+    ],
+  ])(
+    'decodes two 4 MiB messages and a small one arriving as %s',
+    (_name, chunking) => {
+      const messages = [patterned(MAX_MESSAGE_BYTES, 7), Uint8Array.of(1, 2, 3), patterned(MAX_MESSAGE_BYTES, 8)];
+      decodeAndCheck(messages, chunking(streamOf(messages)));
+    },
+    30_000,
+  ); // 8 MiB copied and compared byte by byte: well under a second idle, slower on a busy 2-core machine.
 
   it('returns a payload arriving whole after its header as a view, not a copy', () => {
     const decoder = new FrameDecoder();
@@ -233,7 +254,9 @@ describe('FrameDecoder limits and hostile headers', () => {
 
   it('accepts exactly a custom limit and empty messages under a 0-byte limit', () => {
     expect(new FrameDecoder({ maxMessageBytes: 1_000 }).push(streamOf([new Uint8Array(1_000)]))[0]!.length).toBe(1_000);
-    expect(new FrameDecoder({ maxMessageBytes: 0 }).push(streamOf([new Uint8Array(0), new Uint8Array(0)]))).toHaveLength(2);
+    expect(
+      new FrameDecoder({ maxMessageBytes: 0 }).push(streamOf([new Uint8Array(0), new Uint8Array(0)])),
+    ).toHaveLength(2);
   });
 
   it('allocates at most the limit for a header announcing exactly the limit followed by a few bytes', () => {
@@ -262,28 +285,29 @@ describe('FrameDecoder limits and hostile headers', () => {
   });
 
   it('rejects random over-limit headers after random valid messages, under random chunkings, never holding or allocating more than the limit', () => {
-    const caseArb = fc
-      .oneof(fc.constant(MAX_MESSAGE_BYTES), fc.integer({ min: 0, max: 100_000 }))
-      .chain((limit) =>
-        fc.record({
-          limit: fc.constant(limit),
-          announced: fc.oneof(
-            fc.constant(limit + 1),
-            fc.constant(0xffffffff),
-            fc.integer({ min: limit + 1, max: 0xffffffff }),
-          ),
-          before: fc.array(fc.uint8Array({ maxLength: Math.min(limit, 300) }), { maxLength: 5 }),
-          junk: fc.uint8Array({ maxLength: 20 }),
-          cuts: fc.array(fc.nat(), { maxLength: 10 }),
-        }),
-      );
+    const caseArb = fc.oneof(fc.constant(MAX_MESSAGE_BYTES), fc.integer({ min: 0, max: 100_000 })).chain((limit) =>
+      fc.record({
+        limit: fc.constant(limit),
+        announced: fc.oneof(
+          fc.constant(limit + 1),
+          fc.constant(0xffffffff),
+          fc.integer({ min: limit + 1, max: 0xffffffff }),
+        ),
+        before: fc.array(fc.uint8Array({ maxLength: Math.min(limit, 300) }), { maxLength: 5 }),
+        junk: fc.uint8Array({ maxLength: 20 }),
+        cuts: fc.array(fc.nat(), { maxLength: 10 }),
+      }),
+    );
     fc.assert(
       fc.property(caseArb, ({ limit, announced, before, junk, cuts }) => {
         const stream = concat([streamOf(before), header(announced), junk]);
         const decoder = new FrameDecoder({ maxMessageBytes: limit });
         const received: Uint8Array[] = [];
         let thrown: unknown;
-        for (const chunk of cutAt(stream, cuts.map((c) => c % (stream.length + 1)))) {
+        for (const chunk of cutAt(
+          stream,
+          cuts.map((c) => c % (stream.length + 1)),
+        )) {
           const { result, sizes } = recordAllocations(() => {
             try {
               return decoder.push(chunk);
@@ -321,7 +345,13 @@ describe('FrameDecoder limits and hostile headers', () => {
 describe('FrameDecoder deferred errors', () => {
   it('returns the messages before a bad header in the same chunk, sets error, and throws on the next push', () => {
     const decoder = new FrameDecoder();
-    const out = decoder.push(concat([streamOf([Uint8Array.of(0x61), Uint8Array.of(0x62)]), header(0xffffffff), streamOf([Uint8Array.of(0x63)])]));
+    const out = decoder.push(
+      concat([
+        streamOf([Uint8Array.of(0x61), Uint8Array.of(0x62)]),
+        header(0xffffffff),
+        streamOf([Uint8Array.of(0x63)]),
+      ]),
+    );
     expect(out).toEqual([Uint8Array.of(0x61), Uint8Array.of(0x62)]);
     const error = decoder.error;
     expect(error).toBeInstanceOf(FrameTooLargeError);
@@ -417,7 +447,9 @@ describe('FrameDecoder allocate option', () => {
         return new Uint8Array(length);
       },
     });
-    expect(() => decoder.push(Uint8Array.from([0, 0, 0, 9, 1]))).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE' }) as Error);
+    expect(() => decoder.push(Uint8Array.from([0, 0, 0, 9, 1]))).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE' }) as Error,
+    );
     expect(calls).toBe(0);
   });
 
@@ -426,7 +458,8 @@ describe('FrameDecoder allocate option', () => {
       expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
     );
     const decoder = new FrameDecoder({ allocate: (length) => new Uint8Array(length + 1) });
-    expect(() => decoder.push(Uint8Array.from([0, 0, 0, 5, 1]))).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error);
+    expect(() => decoder.push(Uint8Array.from([0, 0, 0, 5, 1]))).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
   });
 });
-

@@ -65,7 +65,10 @@ describe('createFrameDecoderStream', () => {
         async (specs, cuts) => {
           const messages = specs.map(([size, seed]) => patterned(size, seed));
           const stream = streamOf(messages);
-          const chunks = cutAt(stream, cuts.map((c) => c % (stream.length + 1)));
+          const chunks = cutAt(
+            stream,
+            cuts.map((c) => c % (stream.length + 1)),
+          );
           const { chunks: received, error } = await drain(source(chunks).pipeThrough(createFrameDecoderStream()));
           expect(error).toBeUndefined();
           expect(received.length).toBe(messages.length);
@@ -79,7 +82,11 @@ describe('createFrameDecoderStream', () => {
   }, 30_000);
 
   it('delivers every message before a too-large header, even to a slow reader, then errors with FrameTooLargeError', async () => {
-    const chunk = concat([streamOf([Uint8Array.of(0x61), Uint8Array.of(0x62), Uint8Array.of(0x63)]), header(0xffffffff), Uint8Array.of(1, 2)]);
+    const chunk = concat([
+      streamOf([Uint8Array.of(0x61), Uint8Array.of(0x62), Uint8Array.of(0x63)]),
+      header(0xffffffff),
+      Uint8Array.of(1, 2),
+    ]);
     for (const read of [drain, drainSlowly]) {
       const { chunks, error } = await read(source([chunk.slice()]).pipeThrough(createFrameDecoderStream()));
       expect(chunks.map(toHex)).toEqual(['61', '62', '63']);
@@ -90,7 +97,9 @@ describe('createFrameDecoderStream', () => {
 
   it('errors with FrameTooLargeError for limit + 1 under a custom maxMessageBytes, after the messages before it', async () => {
     const chunks = [streamOf([new Uint8Array(10)]), header(11)];
-    const { chunks: received, error } = await drain(source(chunks).pipeThrough(createFrameDecoderStream({ maxMessageBytes: 10 })));
+    const { chunks: received, error } = await drain(
+      source(chunks).pipeThrough(createFrameDecoderStream({ maxMessageBytes: 10 })),
+    );
     expect(received.map((m) => m.length)).toEqual([10]);
     expect(error).toMatchObject({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE', size: 11, limit: 10 });
   });
@@ -106,13 +115,17 @@ describe('createFrameDecoderStream', () => {
   });
 
   it('ends cleanly when the input ends at a frame boundary', async () => {
-    const { chunks, error } = await drain(source([streamOf([Uint8Array.of(7)])]).pipeThrough(createFrameDecoderStream()));
+    const { chunks, error } = await drain(
+      source([streamOf([Uint8Array.of(7)])]).pipeThrough(createFrameDecoderStream()),
+    );
     expect(chunks.map(toHex)).toEqual(['07']);
     expect(error).toBeUndefined();
   });
 
   it('errors with a TypeError with code IPCEZ_ERR_INVALID_ARG for a chunk that is not a Uint8Array', async () => {
-    const { chunks, error } = await drain(source([streamOf([Uint8Array.of(7)]), 'text']).pipeThrough(createFrameDecoderStream()));
+    const { chunks, error } = await drain(
+      source([streamOf([Uint8Array.of(7)]), 'text']).pipeThrough(createFrameDecoderStream()),
+    );
     expect(chunks.map(toHex)).toEqual(['07']);
     expect(error).toMatchObject({ name: 'TypeError', code: 'IPCEZ_ERR_INVALID_ARG' });
   });
@@ -158,7 +171,9 @@ describe('createFrameEncoderStream', () => {
   }, 30_000);
 
   it('errors with FrameTooLargeError for a message over its limit, after the frames before it and with nothing of it', async () => {
-    const { chunks, error } = await drain(source([Uint8Array.of(1), new Uint8Array(4)]).pipeThrough(createFrameEncoderStream(3)));
+    const { chunks, error } = await drain(
+      source([Uint8Array.of(1), new Uint8Array(4)]).pipeThrough(createFrameEncoderStream(3)),
+    );
     expect(chunks.map(toHex)).toEqual(['00000001', '01']);
     expect(error).toBeInstanceOf(FrameTooLargeError);
     expect(error).toMatchObject({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE', size: 4, limit: 3 });
@@ -170,7 +185,9 @@ describe('createFrameEncoderStream', () => {
   });
 
   it('throws a RangeError with code IPCEZ_ERR_INVALID_ARG at creation for an invalid maxMessageBytes', () => {
-    expect(() => createFrameEncoderStream(-1)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'IPCEZ_ERR_INVALID_ARG' }));
+    expect(() => createFrameEncoderStream(-1)).toThrow(
+      expect.objectContaining({ name: 'RangeError', code: 'IPCEZ_ERR_INVALID_ARG' }),
+    );
     expect(() => createFrameEncoderStream(MAX_MESSAGE_BYTES + 1)).toThrow(
       expect.objectContaining({ name: 'RangeError', code: 'IPCEZ_ERR_INVALID_ARG' }),
     );

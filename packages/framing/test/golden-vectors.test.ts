@@ -41,7 +41,15 @@ describe('golden vectors', () => {
 
   it('cover the cases SPEC.md lists', () => {
     expect(vectors.cases.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['empty-message', 'one-byte', 'hello', 'several-back-to-back', '256-bytes', '65536-bytes', 'exactly-the-limit']),
+      expect.arrayContaining([
+        'empty-message',
+        'one-byte',
+        'hello',
+        'several-back-to-back',
+        '256-bytes',
+        '65536-bytes',
+        'exactly-the-limit',
+      ]),
     );
     expect(vectors.errorCases.map((c) => c.name)).toEqual(
       expect.arrayContaining(['limit-plus-one-header', 'max-u32-header']),
@@ -53,7 +61,13 @@ describe('golden vectors', () => {
     const stream = bytesOf(vector.stream);
 
     it('decodes its stream to exactly its messages, leaving pendingBytes buffered, in one chunk and in 1,000-byte chunks', () => {
-      for (const chunks of [[stream.slice()], cutAt(stream, Array.from({ length: Math.ceil(stream.length / 1_000) }, (_, i) => i * 1_000))]) {
+      for (const chunks of [
+        [stream.slice()],
+        cutAt(
+          stream,
+          Array.from({ length: Math.ceil(stream.length / 1_000) }, (_, i) => i * 1_000),
+        ),
+      ]) {
         const decoder = new FrameDecoder();
         const received = chunks.flatMap((chunk) => decoder.push(chunk));
         expect(received.map((m) => m.length)).toEqual(messages.map((m) => m.length));

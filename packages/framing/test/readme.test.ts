@@ -9,7 +9,12 @@ declare const __FRAMING_INDEX_TS__: string;
 function exportedNames(): string[] {
   const names: string[] = [];
   for (const match of __FRAMING_INDEX_TS__.matchAll(/^export (?:type )?\{([^}]*)\} from '[^']+';$/gm)) {
-    names.push(...match[1]!.split(',').map((n) => n.trim()).filter((n) => n.length > 0));
+    names.push(
+      ...match[1]!
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n.length > 0),
+    );
   }
   return names;
 }
@@ -40,9 +45,20 @@ describe('README', () => {
 
   it('has the STYLE.md section order: install, example, API, platform notes, environment, error codes, protocol version', () => {
     const headings = [...__FRAMING_README__.matchAll(/^## (.+)$/gm)].map((m) => m[1]!);
-    const order = ['Install', 'Example, used alone', 'API', 'Platform notes', 'Environment variables', 'Error codes', 'Protocol version'];
+    const order = [
+      'Install',
+      'Example, used alone',
+      'API',
+      'Platform notes',
+      'Environment variables',
+      'Error codes',
+      'Protocol version',
+    ];
     const positions = order.map((h) => headings.indexOf(h));
-    expect(positions.every((p) => p >= 0), `headings: ${headings.join(' | ')}`).toBe(true);
+    expect(
+      positions.every((p) => p >= 0),
+      `headings: ${headings.join(' | ')}`,
+    ).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 

@@ -38,7 +38,10 @@ async function runCase({ name, endpoint }) {
     const match = /^listening (.+)$/.exec(first);
     if (!match) throw new Error(`${name}: server printed ${JSON.stringify(first)} instead of "listening <endpoint>"`);
     const resolved = match[1];
-    const child = spawn(process.execPath, [client, resolved, String(MESSAGES)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [client, resolved, String(MESSAGES)], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const [code] = await once(child, 'exit');

@@ -29,7 +29,9 @@ function resolveAck(detection: Detection, ack: boolean | undefined): boolean {
   if (ack !== undefined && typeof ack !== 'boolean') throw invalidArgError(`ack must be a boolean, got ${typeof ack}`);
   if (detection.transport === 'ws') {
     if (ack === true) {
-      throw invalidArgError('delivery acknowledgement is only available on local transports (Unix sockets, named pipes), not on WebSocket');
+      throw invalidArgError(
+        'delivery acknowledgement is only available on local transports (Unix sockets, named pipes), not on WebSocket',
+      );
     }
     return false;
   }
@@ -54,12 +56,22 @@ const COMMON_TRANSPORT_OPTIONS = new Set(['signal', 'maxMessageBytes', 'highWate
 
 /** The options the chosen transport takes: everything but detection and acks. */
 function transportOptions(detection: Detection, options: ConnectOptions | ListenOptions): Record<string, unknown> {
-  const { target: _t, os: _o, ack: _a, ackTimeoutMs: _m, env: _e, platform: _p, ...rest } = options as WithDetect<ConnectOptions>;
+  const {
+    target: _t,
+    os: _o,
+    ack: _a,
+    ackTimeoutMs: _m,
+    env: _e,
+    platform: _p,
+    ...rest
+  } = options as WithDetect<ConnectOptions>;
   const picked: Record<string, unknown> = defined(rest);
   if (detection.transport !== 'ws') {
     const wsOnly = Object.keys(picked).filter((key) => !COMMON_TRANSPORT_OPTIONS.has(key));
     if (wsOnly.length > 0) {
-      throw invalidArgError(`${wsOnly.join(', ')}: not an option of local endpoints (WebSocket-only, or unknown); this endpoint is ${detection.transport}`);
+      throw invalidArgError(
+        `${wsOnly.join(', ')}: not an option of local endpoints (WebSocket-only, or unknown); this endpoint is ${detection.transport}`,
+      );
     }
   }
   return picked;
@@ -92,12 +104,15 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
  */
 export async function connect(endpoint: string, options: ConnectOptions = {}): Promise<Socket> {
   const detectInputs = options as WithDetect<ConnectOptions>;
-  const detection = detectTransport(endpoint, defined({
-    target: options.target,
-    os: options.os,
-    env: detectInputs.env,
-    platform: detectInputs.platform,
-  }));
+  const detection = detectTransport(
+    endpoint,
+    defined({
+      target: options.target,
+      os: options.os,
+      env: detectInputs.env,
+      platform: detectInputs.platform,
+    }),
+  );
   const ack = resolveAck(detection, options.ack);
   const ackTimeoutMs = resolveAckTimeout(options.ackTimeoutMs);
   options.signal?.throwIfAborted();
@@ -135,12 +150,15 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
  */
 export async function listen(endpoint: string, options: ListenOptions = {}): Promise<Server> {
   const detectInputs = options as WithDetect<ListenOptions>;
-  const detection = detectTransport(endpoint, defined({
-    target: options.target,
-    os: options.os,
-    env: detectInputs.env,
-    platform: detectInputs.platform,
-  }));
+  const detection = detectTransport(
+    endpoint,
+    defined({
+      target: options.target,
+      os: options.os,
+      env: detectInputs.env,
+      platform: detectInputs.platform,
+    }),
+  );
   const ack = resolveAck(detection, options.ack);
   const ackTimeoutMs = resolveAckTimeout(options.ackTimeoutMs);
   options.signal?.throwIfAborted();
@@ -152,7 +170,10 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
   const acks = prepareAckedListener(ackTimeoutMs);
   let listener: Listener;
   try {
-    listener = await transport.listen(endpoint, { ...transportOptions(detection, options), beforeBind: acks.beforeBind });
+    listener = await transport.listen(endpoint, {
+      ...transportOptions(detection, options),
+      beforeBind: acks.beforeBind,
+    });
   } catch (error) {
     // The pair exists only if beforeBind ran and the bind then failed: remove it again.
     acks.unlink();

@@ -36,7 +36,10 @@ export async function connect(endpoint: string, options: BrowserConnectOptions =
   if (typeof endpoint !== 'string') throw invalidArgError(`endpoint must be a string, got ${typeof endpoint}`);
   if (endpoint.length === 0) throw new InvalidEndpointError(endpoint, 'the endpoint is empty');
   if (!WS_URL.test(endpoint)) {
-    throw new UnsupportedPlatformError(`local endpoints (${JSON.stringify(endpoint)}; use a ws:// or wss:// URL)`, 'browser');
+    throw new UnsupportedPlatformError(
+      `local endpoints (${JSON.stringify(endpoint)}; use a ws:// or wss:// URL)`,
+      'browser',
+    );
   }
   const given: Record<string, unknown> = { ...options };
   for (const key of ['ack', 'target', 'os', 'headers', 'ca', 'cert', 'key']) {

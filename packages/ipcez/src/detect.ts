@@ -1,9 +1,4 @@
-import {
-  DetectionError,
-  InvalidEndpointError,
-  UnsupportedCombinationError,
-  invalidArgError,
-} from '@ipcez/core';
+import { DetectionError, InvalidEndpointError, UnsupportedCombinationError, invalidArgError } from '@ipcez/core';
 import type { TransportKind } from '@ipcez/core';
 
 /** The `target` values: a local transport or a remote (WebSocket) one. */
@@ -60,7 +55,11 @@ export function isWebSocketUrl(endpoint: string): boolean {
  * Reads an environment variable. Windows treats variable names case-insensitively (the
  * system sets `OS=Windows_NT`), so there `os` also finds `OS`.
  */
-function readEnv(env: Readonly<Record<string, string | undefined>>, name: string, platform: string): string | undefined {
+function readEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  platform: string,
+): string | undefined {
   const exact = env[name];
   if (exact !== undefined || platform !== 'win32') return exact;
   const key = Object.keys(env).find((k) => k.toLowerCase() === name);
@@ -73,7 +72,8 @@ let guidancePrinted = false;
 function printGuidanceOnce(error: DetectionError, platform: string): void {
   if (guidancePrinted) return;
   guidancePrinted = true;
-  const fix = platform === 'win32' ? 'set target=local (os is read from OS=Windows_NT)' : 'export target=local os=linux';
+  const fix =
+    platform === 'win32' ? 'set target=local (os is read from OS=Windows_NT)' : 'export target=local os=linux';
   process.stderr.write(
     `ipcez: cannot choose a local transport: ${error.message}.\n` +
       `ipcez: a ws:// or wss:// endpoint needs neither; for a local endpoint, fix it with: ${fix}\n` +
@@ -81,11 +81,7 @@ function printGuidanceOnce(error: DetectionError, platform: string): void {
   );
 }
 
-function normalize(
-  variable: 'target' | 'os',
-  raw: string | undefined,
-  allowed: readonly string[],
-): string {
+function normalize(variable: 'target' | 'os', raw: string | undefined, allowed: readonly string[]): string {
   if (raw === undefined || raw.trim() === '') throw new DetectionError(variable, raw === '' ? '' : undefined, allowed);
   let value = raw.trim().toLowerCase();
   if (variable === 'os' && value === 'windows_nt') value = 'windows';
@@ -157,7 +153,11 @@ export function detectTransport(endpoint: string, options: DetectOptions = {}): 
     throw error;
   }
   if (os === 'windows' && platform !== 'win32') {
-    throw new UnsupportedCombinationError(target, os, `Windows named pipes need a Windows process (this is ${platform})`);
+    throw new UnsupportedCombinationError(
+      target,
+      os,
+      `Windows named pipes need a Windows process (this is ${platform})`,
+    );
   }
   if (os === 'linux' && platform === 'win32') {
     throw new UnsupportedCombinationError(target, os, 'this is a Windows process: use os=windows (named pipes)');

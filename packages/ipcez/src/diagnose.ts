@@ -30,8 +30,7 @@ export interface Diagnosis {
   readonly endpoint: string | null;
   /** What detection decided, or the error it raised. */
   readonly detection:
-    | (Detection & { readonly ok: true })
-    | { readonly ok: false; readonly code: string; readonly message: string };
+    (Detection & { readonly ok: true }) | { readonly ok: false; readonly code: string; readonly message: string };
   /** Where the endpoint maps to: the socket path or pipe name or URL, and its length budget. */
   readonly mapping: {
     readonly resolved: string;
@@ -52,13 +51,16 @@ export interface Diagnosis {
 }
 
 function errorText(error: unknown): { code: string; message: string } {
-  const code = isIpcezError(error) ? error.code : ((error as { code?: unknown }).code as string | undefined) ?? 'ERROR';
+  const code = isIpcezError(error)
+    ? error.code
+    : (((error as { code?: unknown }).code as string | undefined) ?? 'ERROR');
   return { code, message: error instanceof Error ? error.message : String(error) };
 }
 
 /** Opens (and removes again) a throwaway pair to prove named signals work in this process. */
 async function probeSignals(): Promise<{ available: boolean; namespace: string | null; error: string | null }> {
-  const probe = process.platform === 'win32' ? `ipcez-doctor-${process.pid}` : join(tmpdir(), `ipcez-doctor-${process.pid}.sock`);
+  const probe =
+    process.platform === 'win32' ? `ipcez-doctor-${process.pid}` : join(tmpdir(), `ipcez-doctor-${process.pid}.sock`);
   try {
     const pair = await openSignalPair(probe, { role: 'listener' });
     const namespace = pair.namespace;
@@ -157,16 +159,22 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
       let names: { ready: string; acked: string } | null = null;
       if (mapping) {
         try {
-          const canonical = detected.transport === 'unix' ? await canonicalSocketPath(mapping.resolved) : mapping.resolved;
+          const canonical =
+            detected.transport === 'unix' ? await canonicalSocketPath(mapping.resolved) : mapping.resolved;
           const derived = deriveSignalNames(canonical, detected.transport === 'pipe' ? 'win32' : 'linux');
-          names = probe.namespace === 'local' && derived.localFallback ? derived.localFallback : { ready: derived.ready, acked: derived.acked };
+          names =
+            probe.namespace === 'local' && derived.localFallback
+              ? derived.localFallback
+              : { ready: derived.ready, acked: derived.acked };
         } catch (error) {
           fixes.push(errorText(error).message);
         }
       }
       signals = { ...probe, names };
       if (!probe.available) {
-        fixes.push(`named signals do not work here (${probe.error ?? "unknown reason"}): run both ends with acks off ({ ack: false } / --no-ack)`);
+        fixes.push(
+          `named signals do not work here (${probe.error ?? 'unknown reason'}): run both ends with acks off ({ ack: false } / --no-ack)`,
+        );
         exitCode ||= 3;
       }
     }
@@ -188,7 +196,9 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
   if (mapping) {
     lines.push(`maps to: ${mapping.kind} ${mapping.resolved}`);
     if (mapping.budget) {
-      lines.push(`length budget: ${mapping.budget.used} of ${mapping.budget.limit} ${mapping.budget.unit} (${mapping.budget.limit - mapping.budget.used} left)`);
+      lines.push(
+        `length budget: ${mapping.budget.used} of ${mapping.budget.limit} ${mapping.budget.unit} (${mapping.budget.limit - mapping.budget.used} left)`,
+      );
     }
   }
   if (signals) {

@@ -160,7 +160,9 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
       result = await runCli(['send', path, 'x'], { spawn: { uid: 65534, gid: 65534 } });
     } else {
       chmodSync(t.dir, 0o000);
-      cleanups.unshift(() => { chmodSync(t.dir, 0o700); });
+      cleanups.unshift(() => {
+        chmodSync(t.dir, 0o700);
+      });
       result = await runCli(['send', path, 'x']);
     }
     expect(result.code).toBe(50);
@@ -226,7 +228,11 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     expect(text.stdout).toMatch(new RegExp(`length budget: ${Buffer.byteLength(path)} of 107 bytes`));
     expect(text.stdout).toMatch(/named signals: work here \(posix\)/);
     const json = await runCli(['doctor', path, '--json']);
-    const report = JSON.parse(json.stdout) as { ok: boolean; mapping: { resolved: string }; signals: { available: boolean } };
+    const report = JSON.parse(json.stdout) as {
+      ok: boolean;
+      mapping: { resolved: string };
+      signals: { available: boolean };
+    };
     expect(report).toMatchObject({ ok: true, mapping: { resolved: path }, signals: { available: true } });
     const broken = await runCli(['doctor', path, '--json'], { env: childEnv({ target: null, os: null }) });
     expect(broken.code).toBe(78);
@@ -234,7 +240,14 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
   });
 
   it('prints help for the tool and each command', async () => {
-    for (const cmd of [[], ['--help'], ['echo', '--help'], ['listen', '--help'], ['send', '--help'], ['doctor', '--help']]) {
+    for (const cmd of [
+      [],
+      ['--help'],
+      ['echo', '--help'],
+      ['listen', '--help'],
+      ['send', '--help'],
+      ['doctor', '--help'],
+    ]) {
       const result = await runCli(cmd);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/Usage: ipcez/);

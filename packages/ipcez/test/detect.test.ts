@@ -48,7 +48,10 @@ describe('detectTransport', () => {
     const want = expected(target, os, platform);
     const run = (): unknown => detectTransport('/tmp/app.sock', { env, platform });
     if ('transport' in want) {
-      expect(detectTransport('/tmp/app.sock', { env, platform })).toMatchObject({ transport: want.transport, target: 'local' });
+      expect(detectTransport('/tmp/app.sock', { env, platform })).toMatchObject({
+        transport: want.transport,
+        target: 'local',
+      });
       return;
     }
     let caught: unknown;
@@ -77,14 +80,21 @@ describe('detectTransport', () => {
   });
 
   it('lets explicit options win over the environment and reports where each value came from', () => {
-    const d = detectTransport('/tmp/a.sock', { target: 'local', os: 'linux', env: { target: 'remote', os: 'windows' }, platform: 'linux' });
+    const d = detectTransport('/tmp/a.sock', {
+      target: 'local',
+      os: 'linux',
+      env: { target: 'remote', os: 'windows' },
+      platform: 'linux',
+    });
     expect(d).toMatchObject({ transport: 'unix', sources: { target: 'option', os: 'option' } });
     const e = detectTransport('/tmp/a.sock', { env: { target: 'local', os: 'linux' }, platform: 'linux' });
     expect(e.sources).toEqual({ target: 'env', os: 'env' });
   });
 
   it('reads OS=Windows_NT on Windows, where environment names are case-insensitive', () => {
-    expect(detectTransport('app', { env: { target: 'local', OS: 'Windows_NT' }, platform: 'win32' }).transport).toBe('pipe');
+    expect(detectTransport('app', { env: { target: 'local', OS: 'Windows_NT' }, platform: 'win32' }).transport).toBe(
+      'pipe',
+    );
     quiet();
     expect(() => detectTransport('app', { env: { target: 'local', OS: 'Windows_NT' }, platform: 'linux' })).toThrow(
       expect.objectContaining({ code: 'IPCEZ_ERR_DETECTION', variable: 'os' }) as Error,
@@ -99,7 +109,9 @@ describe('detectTransport', () => {
 
   it('refuses an http:// URL and suggests ws://', () => {
     expect(() => detectTransport('http://127.0.0.1:8080/ipc')).toThrow(/ws:\/\/127\.0\.0\.1:8080\/ipc/);
-    expect(() => detectTransport('https://host/ipc')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ENDPOINT' }) as Error);
+    expect(() => detectTransport('https://host/ipc')).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ENDPOINT' }) as Error,
+    );
   });
 
   it('refuses an empty endpoint and a non-string endpoint with clear errors', () => {

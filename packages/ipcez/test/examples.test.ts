@@ -19,7 +19,10 @@ afterEach(async () => {
   }
 });
 
-async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
+async function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -33,7 +36,11 @@ async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
 describe('examples/sidecar', { timeout: 30_000 }, () => {
   it.each([
     ['the local transport with acks', {}, /listening on .* \((unix|pipe), acks on\)/],
-    ['WebSocket', { IPCEZ_ENDPOINT: 'ws://127.0.0.1:0/sidecar' }, /listening on ws:\/\/127\.0\.0\.1:\d+\/sidecar \(ws, acks off\)/],
+    [
+      'WebSocket',
+      { IPCEZ_ENDPOINT: 'ws://127.0.0.1:0/sidecar' },
+      /listening on ws:\/\/127\.0\.0\.1:\d+\/sidecar \(ws, acks off\)/,
+    ],
   ] as const)('a host and its sidecar exchange JSON requests over %s', async (_name, env, banner) => {
     const { code, out, err } = await run([`${EXAMPLES}sidecar/host.mjs`], env);
     expect(err).toBe('');
@@ -49,7 +56,9 @@ describe('examples/sidecar', { timeout: 30_000 }, () => {
 describe.runIf(process.platform === 'linux')('examples/browser', { timeout: 60_000 }, () => {
   it('a page in headless Chromium connects over wss:// with connect() from ipcez and gets every echo', async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`,
+      );
     }
     const child = spawn(process.execPath, [`${EXAMPLES}browser/serve.mjs`], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
@@ -66,8 +75,16 @@ describe.runIf(process.platform === 'linux')('examples/browser', { timeout: 60_0
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       // The example's certificate is self-signed: a test cannot click "accept".
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--ignore-certificate-errors',
+      ],
     });
     try {
       const tab = await browser.newPage({ ignoreHTTPSErrors: true });

@@ -32,8 +32,18 @@ function localEndpoint(): string {
 }
 
 const variants: Variant[] = [
-  { name: isWindows ? 'named pipe with acks' : 'unix socket with acks', transport: isWindows ? 'pipe' : 'unix', ack: true, endpoint: localEndpoint },
-  { name: isWindows ? 'named pipe without acks' : 'unix socket without acks', transport: isWindows ? 'pipe' : 'unix', ack: false, endpoint: localEndpoint },
+  {
+    name: isWindows ? 'named pipe with acks' : 'unix socket with acks',
+    transport: isWindows ? 'pipe' : 'unix',
+    ack: true,
+    endpoint: localEndpoint,
+  },
+  {
+    name: isWindows ? 'named pipe without acks' : 'unix socket without acks',
+    transport: isWindows ? 'pipe' : 'unix',
+    ack: false,
+    endpoint: localEndpoint,
+  },
   { name: 'websocket', transport: 'ws', ack: false, endpoint: () => 'ws://127.0.0.1:0/facade' },
 ];
 
@@ -116,7 +126,9 @@ describe.each(variants)('facade over $name', { timeout: 30_000 }, (v) => {
     await client.disconnect();
     await inbox.next(201);
     await new Promise((r) => setTimeout(r, 50));
-    expect(inbox.results.slice(0, 200).map((r) => (r.ok ? text(r.message) : 'ERR'))).toEqual(sends.map((_, i) => `m${i}`));
+    expect(inbox.results.slice(0, 200).map((r) => (r.ok ? text(r.message) : 'ERR'))).toEqual(
+      sends.map((_, i) => `m${i}`),
+    );
     expect(inbox.results).toHaveLength(201);
     const last = inbox.results[200]!;
     expect(last.ok).toBe(false);
@@ -180,7 +192,9 @@ describe.each(variants)('facade over $name', { timeout: 30_000 }, (v) => {
 
   it('rejects a message that is neither bytes nor a string, synchronously', async () => {
     const { client } = await pair(v);
-    expect(() => client.sendMessage(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error);
+    expect(() => client.sendMessage(42 as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
   });
 
   it('rejects a send over the size limit with FrameTooLargeError and stays usable', async () => {
@@ -249,7 +263,9 @@ describe('facade options', () => {
   });
 
   it('refuses a non-positive ackTimeoutMs', async () => {
-    await expect(connect(localEndpoint(), { ...local, ackTimeoutMs: 0 })).rejects.toMatchObject({ code: 'IPCEZ_ERR_INVALID_ARG' });
+    await expect(connect(localEndpoint(), { ...local, ackTimeoutMs: 0 })).rejects.toMatchObject({
+      code: 'IPCEZ_ERR_INVALID_ARG',
+    });
   });
 
   it('refuses to listen where a live server already answers, and leaves it working', async () => {

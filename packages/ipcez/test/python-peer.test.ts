@@ -27,73 +27,83 @@ function semaphoresFor(path: string): string[] {
   return readdirSync('/dev/shm').filter((f) => f.startsWith(`sem.ipcez${escaped}.`));
 }
 
-describe.runIf(hasPython)('the Python example peer (standard library only) speaks the wire format and the ack protocol', { timeout: 30_000 }, () => {
-  it('sends to an ipcez listener and reads the echoes, with acks both ways', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
-    const path = join(dir, 'node.sock');
-    const server = await listen(path, local);
-    cleanups.push(() => server.close());
-    const seen: string[] = [];
-    server.connectionHandler((socket) => {
-      socket.messageHandler((r) => {
-        if (!r.ok) return;
-        seen.push(text(r.message));
-        // Each echo is an acked send: it resolves only once the Python side acked it.
-        void socket.sendMessage(r.message).catch(() => undefined);
+describe.runIf(hasPython)(
+  'the Python example peer (standard library only) speaks the wire format and the ack protocol',
+  { timeout: 30_000 },
+  () => {
+    it('sends to an ipcez listener and reads the echoes, with acks both ways', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
+      const path = join(dir, 'node.sock');
+      const server = await listen(path, local);
+      cleanups.push(() => server.close());
+      const seen: string[] = [];
+      server.connectionHandler((socket) => {
+        socket.messageHandler((r) => {
+          if (!r.ok) return;
+          seen.push(text(r.message));
+          // Each echo is an acked send: it resolves only once the Python side acked it.
+          void socket.sendMessage(r.message).catch(() => undefined);
+        });
       });
+      const messages = Array.from({ length: 50 }, (_, i) => `py-${i}-${'é'.repeat(i % 5)}`);
+      const child = spawn(
+        'python3',
+        [PEER, 'send', path, ...messages, '--replies', String(messages.length), '--ack-timeout', '5'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const exited = once(child, 'exit') as Promise<[number]>;
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const [code] = await exited;
+      expect(err).toBe('');
+      expect(code).toBe(0);
+      expect(out.trimEnd().split('\n')).toEqual(messages);
+      expect(seen).toEqual(messages);
+      expect(semaphoresFor(path)).toHaveLength(2);
+      await server.close();
+      expect(semaphoresFor(path)).toEqual([]);
+      expect(existsSync(path)).toBe(false);
     });
-    const messages = Array.from({ length: 50 }, (_, i) => `py-${i}-${'é'.repeat(i % 5)}`);
-    const child = spawn('python3', [PEER, 'send', path, ...messages, '--replies', String(messages.length), '--ack-timeout', '5'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = once(child, 'exit') as Promise<[number]>;
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = await exited;
-    expect(err).toBe('');
-    expect(code).toBe(0);
-    expect(out.trimEnd().split('\n')).toEqual(messages);
-    expect(seen).toEqual(messages);
-    expect(semaphoresFor(path)).toHaveLength(2);
-    await server.close();
-    expect(semaphoresFor(path)).toEqual([]);
-    expect(existsSync(path)).toBe(false);
-  });
 
-  it('connects to a Python listener and every acked send is echoed', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
-    const path = join(dir, 'py.sock');
-    // Pipelined acked sends to a sequential echo peer: the last send's ack waits for the peer
-    // to get through every message before it, so the bound is generous for a loaded machine.
-    const count = 100;
-    const child = spawn('python3', [PEER, 'listen', path, '--count', String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = once(child, 'exit') as Promise<[number]>;
-    cleanups.push(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
+    it('connects to a Python listener and every acked send is echoed', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
+      const path = join(dir, 'py.sock');
+      // Pipelined acked sends to a sequential echo peer: the last send's ack waits for the peer
+      // to get through every message before it, so the bound is generous for a loaded machine.
+      const count = 100;
+      const child = spawn('python3', [PEER, 'listen', path, '--count', String(count)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = once(child, 'exit') as Promise<[number]>;
+      cleanups.push(() => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+      expect(line).toBe(`listening ${path}`);
+      const socket: Socket = await connect(path, { ...local, ackTimeoutMs: 20_000 });
+      cleanups.push(() => socket.disconnect());
+      expect(socket.isAcked).toBe(true);
+      const echoes: string[] = [];
+      socket.messageHandler((r) => {
+        if (r.ok) echoes.push(text(r.message));
+      });
+      const sent = Array.from({ length: count }, (_, i) => `node-${i}`);
+      // Many sends in flight at once: every one must be acked by the Python reader.
+      await Promise.all(sent.map((m) => socket.sendMessage(m)));
+      await expect.poll(() => echoes.length, { timeout: 10_000 }).toBe(count);
+      expect(echoes).toEqual(sent);
+      const [code] = await exited;
+      expect(err).toBe('');
+      expect(code).toBe(0);
+      // The Python listener unlinked its pair and removed its socket file on close.
+      expect(semaphoresFor(path)).toEqual([]);
+      expect(existsSync(path)).toBe(false);
     });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-    expect(line).toBe(`listening ${path}`);
-    const socket: Socket = await connect(path, { ...local, ackTimeoutMs: 20_000 });
-    cleanups.push(() => socket.disconnect());
-    expect(socket.isAcked).toBe(true);
-    const echoes: string[] = [];
-    socket.messageHandler((r) => {
-      if (r.ok) echoes.push(text(r.message));
-    });
-    const sent = Array.from({ length: count }, (_, i) => `node-${i}`);
-    // Many sends in flight at once: every one must be acked by the Python reader.
-    await Promise.all(sent.map((m) => socket.sendMessage(m)));
-    await expect.poll(() => echoes.length, { timeout: 10_000 }).toBe(count);
-    expect(echoes).toEqual(sent);
-    const [code] = await exited;
-    expect(err).toBe('');
-    expect(code).toBe(0);
-    // The Python listener unlinked its pair and removed its socket file on close.
-    expect(semaphoresFor(path)).toEqual([]);
-    expect(existsSync(path)).toBe(false);
-  });
-});
+  },
+);

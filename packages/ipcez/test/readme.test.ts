@@ -11,7 +11,12 @@ describe('the ipcez README', () => {
   });
 
   it('documents every exported type by name', () => {
-    const types = [...index.matchAll(/export type \{([^}]+)\}/g)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()).filter(Boolean));
+    const types = [...index.matchAll(/export type \{([^}]+)\}/g)].flatMap((m) =>
+      m[1]!
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     expect(types.length).toBeGreaterThan(5);
     for (const name of types) expect(readme, name).toContain(name);
   });

@@ -50,7 +50,9 @@ export class PipeListener implements Listener {
       this.#accept(socket);
     };
     const onError = (error: Error): void => {
-      void this.#shutdown(new IoError(`pipe server ${endpoint} failed: ${error.message}`, { cause: error, path: endpoint }));
+      void this.#shutdown(
+        new IoError(`pipe server ${endpoint} failed: ${error.message}`, { cause: error, path: endpoint }),
+      );
     };
     server.on('connection', onConnection);
     server.on('error', onError);

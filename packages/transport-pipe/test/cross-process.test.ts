@@ -85,7 +85,10 @@ describe.runIf(process.platform === 'win32')('pipes across two Windows processes
       expect(result.ok).toBe(true);
       if (result.ok) expect(Buffer.from(result.message).equals(expected(k))).toBe(true);
     });
-    expect(results[count]).toMatchObject({ ok: false, error: { code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'peer-closed' } });
+    expect(results[count]).toMatchObject({
+      ok: false,
+      error: { code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'peer-closed' },
+    });
   });
 
   it('a server process killed without closing ends the client with peer-closed and leaves the name free', async () => {

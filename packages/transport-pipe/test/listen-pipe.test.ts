@@ -118,7 +118,11 @@ describe.runIf(process.platform === 'win32')('listenPipe / connectPipe on Window
           beforeBindCalled = true;
         },
       }),
-    ).rejects.toMatchObject({ name: 'EndpointInUseError', code: 'IPCEZ_ERR_ENDPOINT_IN_USE', endpoint: PIPE_PREFIX + name });
+    ).rejects.toMatchObject({
+      name: 'EndpointInUseError',
+      code: 'IPCEZ_ERR_ENDPOINT_IN_USE',
+      endpoint: PIPE_PREFIX + name,
+    });
     expect(beforeBindCalled).toBe(false);
     expect(first.isListening).toBe(true);
     const client = track(await connectPipe(name));
@@ -192,7 +196,10 @@ describe.runIf(process.platform === 'win32')('listenPipe / connectPipe on Window
 
   it('rejects a name over 256 characters with InvalidEndpointError before touching the OS', async () => {
     const name = 'n'.repeat(300);
-    await expect(listenPipe(name)).rejects.toMatchObject({ code: 'IPCEZ_ERR_INVALID_ENDPOINT', endpoint: PIPE_PREFIX + name });
+    await expect(listenPipe(name)).rejects.toMatchObject({
+      code: 'IPCEZ_ERR_INVALID_ENDPOINT',
+      endpoint: PIPE_PREFIX + name,
+    });
     await expect(connectPipe(name)).rejects.toMatchObject({ code: 'IPCEZ_ERR_INVALID_ENDPOINT' });
   });
 
@@ -268,7 +275,10 @@ describe.runIf(process.platform === 'win32')('listenPipe / connectPipe on Window
     await client.close();
     const results = await got;
     expect(results.slice(0, 3)).toEqual(['a', 'b', 'c'].map((m) => ({ ok: true, message: text(m) })));
-    expect(results[3]).toMatchObject({ ok: false, error: { code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'peer-closed' } });
+    expect(results[3]).toMatchObject({
+      ok: false,
+      error: { code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'peer-closed' },
+    });
     await expect(server.send(text('too late'))).rejects.toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
   });
 });

@@ -31,16 +31,25 @@ describe('argument errors', () => {
       expect.objectContaining({ name: 'RangeError', message: expect.stringContaining('highWaterMark') as unknown }),
     );
     expect(() => connectPipe('x', { maxMessageBytes: 4 * 1024 * 1024 + 1 })).toThrow(
-      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG', message: expect.stringContaining('maxMessageBytes') as unknown }),
+      expect.objectContaining({
+        code: 'IPCEZ_ERR_INVALID_ARG',
+        message: expect.stringContaining('maxMessageBytes') as unknown,
+      }),
     );
     expect(() => connectPipe('x', { signal: {} as AbortSignal })).toThrow(
       expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG', message: expect.stringContaining('signal') as unknown }),
     );
     expect(() => listenPipe('x', { beforeBind: 'no' as unknown as () => void })).toThrow(
-      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG', message: expect.stringContaining('beforeBind') as unknown }),
+      expect.objectContaining({
+        code: 'IPCEZ_ERR_INVALID_ARG',
+        message: expect.stringContaining('beforeBind') as unknown,
+      }),
     );
     expect(() => listenPipe('x', null as unknown as undefined)).toThrow(
-      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG', message: expect.stringContaining('options') as unknown }),
+      expect.objectContaining({
+        code: 'IPCEZ_ERR_INVALID_ARG',
+        message: expect.stringContaining('options') as unknown,
+      }),
     );
   });
 });
@@ -64,7 +73,10 @@ describe.runIf(!onWindows)(`outside Windows (${process.platform})`, () => {
           called = true;
         },
       }),
-    ).rejects.toMatchObject({ code: 'IPCEZ_ERR_UNSUPPORTED_PLATFORM', message: expect.stringContaining(process.platform) as unknown });
+    ).rejects.toMatchObject({
+      code: 'IPCEZ_ERR_UNSUPPORTED_PLATFORM',
+      message: expect.stringContaining(process.platform) as unknown,
+    });
     expect(called).toBe(false);
   });
 

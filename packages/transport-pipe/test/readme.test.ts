@@ -25,7 +25,15 @@ describe('README', () => {
   });
 
   it('keeps the STYLE.md section order: install, example, API, platform notes, env vars, error codes, compatibility', () => {
-    const order = ['Install', 'Example, alone', 'API', 'Platform notes', 'Environment variables', 'Error codes', 'Compatibility'];
+    const order = [
+      'Install',
+      'Example, alone',
+      'API',
+      'Platform notes',
+      'Environment variables',
+      'Error codes',
+      'Compatibility',
+    ];
     const positions = order.map((title) => readme.indexOf(`\n## ${title}\n`));
     expect(positions.every((p) => p > 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);

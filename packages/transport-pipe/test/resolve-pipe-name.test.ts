@@ -40,7 +40,10 @@ describe('resolvePipeName', () => {
   it('rejects an empty name, bare or after the prefix', () => {
     for (const endpoint of ['', PIPE_PREFIX]) {
       expect(() => resolvePipeName(endpoint)).toThrow(
-        expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ENDPOINT', message: expect.stringContaining('empty') as unknown }),
+        expect.objectContaining({
+          code: 'IPCEZ_ERR_INVALID_ENDPOINT',
+          message: expect.stringContaining('empty') as unknown,
+        }),
       );
     }
   });

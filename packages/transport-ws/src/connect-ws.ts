@@ -111,7 +111,11 @@ export function connectWs(endpoint: string, options: WsConnectOptions = {}): Pro
   return openClient(parsed, options, resolved);
 }
 
-function openClient(endpoint: WsEndpoint, options: WsConnectOptions, resolved: ResolvedConnectionOptions): Promise<Connection> {
+function openClient(
+  endpoint: WsEndpoint,
+  options: WsConnectOptions,
+  resolved: ResolvedConnectionOptions,
+): Promise<Connection> {
   const { signal } = resolved;
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
   const href = endpoint.url.href;

@@ -4,7 +4,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ConnectionLostError, EndpointInUseError, Inbox, InvalidEndpointError, IoError, invalidArgError } from '@ipcez/core';
+import {
+  ConnectionLostError,
+  EndpointInUseError,
+  Inbox,
+  InvalidEndpointError,
+  IoError,
+  invalidArgError,
+} from '@ipcez/core';
 import type { Connection, IpcezError, Listener } from '@ipcez/core';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
@@ -296,7 +303,11 @@ export function listenWs(endpoint: string, options: WsListenOptions = {}): Promi
   return start(parsed, options, resolved);
 }
 
-async function start(parsed: WsEndpoint, options: WsListenOptions, resolved: ResolvedConnectionOptions): Promise<Listener> {
+async function start(
+  parsed: WsEndpoint,
+  options: WsListenOptions,
+  resolved: ResolvedConnectionOptions,
+): Promise<Listener> {
   resolved.signal?.throwIfAborted();
   const server: Server = parsed.isSecure
     ? createHttpsServer({

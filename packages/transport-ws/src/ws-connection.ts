@@ -140,7 +140,8 @@ export class WsConnection implements Connection {
         // Hot path: with a handler set and nothing buffered, hand the message over directly
         // (what the inbox would do, minus its result wrapper).
         const handler = this.#handler;
-        if (handler !== undefined && this.#inbox.size === 0 && !this.#inbox.isEnded) handler({ ok: true, message: data });
+        if (handler !== undefined && this.#inbox.size === 0 && !this.#inbox.isEnded)
+          handler({ ok: true, message: data });
         else this.#inbox.push(data);
       },
       fail: (error) => {

@@ -32,10 +32,14 @@ const CHROMIUM_ARGS = [
 
 /** The dist directory of a workspace package, found the way Node resolves it from here. */
 function distOf(name: string): string {
-  const entry = execFileSync(process.execPath, ['--input-type=module', '-e', `console.log(import.meta.resolve('${name}'))`], {
-    cwd: PACKAGE_DIR,
-    encoding: 'utf8',
-  }).trim();
+  const entry = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', `console.log(import.meta.resolve('${name}'))`],
+    {
+      cwd: PACKAGE_DIR,
+      encoding: 'utf8',
+    },
+  ).trim();
   return dirname(fileURLToPath(entry));
 }
 
@@ -49,7 +53,9 @@ function browserImportGraph(entry: string): { files: string[]; bare: Set<string>
     if (files.includes(file)) continue;
     files.push(file);
     const source = readFileSync(file, 'utf8');
-    for (const match of source.matchAll(/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+    for (const match of source.matchAll(
+      /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+    )) {
       const specifier = (match[1] ?? match[2])!;
       if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier));
       else bare.add(specifier);
@@ -141,15 +147,19 @@ describe('browser build in headless Chromium', () => {
     await listener?.close();
     if (textServer) {
       for (const client of textServer.clients) client.terminate();
-      await new Promise<void>((done) => textServer?.close(() => {
-        done();
-      }));
+      await new Promise<void>((done) =>
+        textServer?.close(() => {
+          done();
+        }),
+      );
     }
     if (http) {
       http.closeAllConnections();
-      await new Promise<void>((done) => http?.close(() => {
-        done();
-      }));
+      await new Promise<void>((done) =>
+        http?.close(() => {
+          done();
+        }),
+      );
     }
   }, 30_000);
 

@@ -83,7 +83,9 @@ describe('connectWs', () => {
     expect(collector.messages.map((m) => m.byteLength)).toEqual(sizes);
     collector.messages.forEach((m, i) => {
       // Buffer.equals: a deep toEqual over 300,000 elements takes most of a second.
-      expect(Buffer.from(m.buffer, m.byteOffset, m.byteLength).equals(payload(i, sizes[i]!)), `message ${i}`).toBe(true);
+      expect(Buffer.from(m.buffer, m.byteOffset, m.byteLength).equals(payload(i, sizes[i]!)), `message ${i}`).toBe(
+        true,
+      );
       expect(Object.getPrototypeOf(m)).toBe(Uint8Array.prototype);
     });
   });
@@ -201,9 +203,11 @@ describe('connectWs', () => {
     const probe = createNetServer().listen(0, '127.0.0.1');
     await once(probe, 'listening');
     const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => {
-      resolve();
-    }));
+    await new Promise<void>((resolve) =>
+      probe.close(() => {
+        resolve();
+      }),
+    );
     const error = await rejection(connectWs(`ws://127.0.0.1:${port}/x`));
     expect(error).toBeInstanceOf(IoError);
     expect(error).toMatchObject({ code: 'IPCEZ_ERR_IO', osCode: 'ECONNREFUSED', syscall: 'connect' });

@@ -70,11 +70,14 @@ describe('keepalive', () => {
   it('keeps a connection whose peer answers the pings open', async () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await once(wss, 'listening');
-    cleanups.push(() => new Promise<void>((resolve) => {
-      wss.close(() => {
-        resolve();
-      });
-    }));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          wss.close(() => {
+            resolve();
+          });
+        }),
+    );
     const pinged = new Promise<WebSocket>((resolve) => {
       wss.on('connection', (ws) => {
         let pings = 0;
@@ -99,11 +102,14 @@ describe('keepalive', () => {
   it('sends no pings when keepaliveIntervalMs is 0', async () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await once(wss, 'listening');
-    cleanups.push(() => new Promise<void>((resolve) => {
-      wss.close(() => {
-        resolve();
-      });
-    }));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          wss.close(() => {
+            resolve();
+          });
+        }),
+    );
     let pings = 0;
     const connected = new Promise<WebSocket>((resolve) => {
       wss.on('connection', (ws) => {

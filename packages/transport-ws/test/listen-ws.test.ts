@@ -14,7 +14,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function listener(endpoint = 'ws://127.0.0.1:0/ipc', options: Parameters<typeof listenWs>[1] = {}): Promise<Listener> {
+async function listener(
+  endpoint = 'ws://127.0.0.1:0/ipc',
+  options: Parameters<typeof listenWs>[1] = {},
+): Promise<Listener> {
   const l = await listenWs(endpoint, options);
   cleanups.push(() => l.close());
   return l;
@@ -110,9 +113,14 @@ describe('listenWs', () => {
   it('rejects with EndpointInUseError when the port is taken', async () => {
     const taken = createNetServer().listen(0, '127.0.0.1');
     await once(taken, 'listening');
-    cleanups.push(() => new Promise<void>((resolve) => taken.close(() => {
-      resolve();
-    })));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) =>
+          taken.close(() => {
+            resolve();
+          }),
+        ),
+    );
     const error = await rejection(listenWs(`ws://127.0.0.1:${(taken.address() as AddressInfo).port}/x`));
     expect(error).toBeInstanceOf(EndpointInUseError);
     expect(error).toMatchObject({ code: 'IPCEZ_ERR_ENDPOINT_IN_USE' });
@@ -146,7 +154,9 @@ describe('listenWs', () => {
   });
 
   it('throws IPCEZ_ERR_INVALID_ARG synchronously for wss:// without cert and key, or bad options', () => {
-    expect(() => listenWs('wss://127.0.0.1:0/x')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error);
+    expect(() => listenWs('wss://127.0.0.1:0/x')).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
     expect(() => listenWs('ws://127.0.0.1:0/x', { cert: 'x', key: 'y' })).toThrow(TypeError);
     expect(() => listenWs('ws://127.0.0.1:0/x', { highWaterMark: 0 })).toThrow(RangeError);
     expect(() => listenWs(1 as unknown as string)).toThrow(TypeError);
@@ -172,14 +182,21 @@ describe('listenWs', () => {
     const seen: { origin: string | undefined; token: unknown; path: string; remoteAddress: string | undefined }[] = [];
     const l = await listener('ws://127.0.0.1:0/guarded', {
       verifyClient: (request) => {
-        seen.push({ origin: request.origin, token: request.headers['x-token'], path: request.path, remoteAddress: request.remoteAddress });
+        seen.push({
+          origin: request.origin,
+          token: request.headers['x-token'],
+          path: request.path,
+          remoteAddress: request.remoteAddress,
+        });
         return request.headers['x-token'] === 'let-me-in' && request.origin === undefined;
       },
     });
     echo(l);
     const refused = await rejection(connectWs(l.endpoint, { headers: { 'x-token': 'wrong' } }));
     expect(refused).toMatchObject({ code: 'IPCEZ_ERR_WS', status: 403 });
-    const fromPage = await rejection(connectWs(l.endpoint, { headers: { 'x-token': 'let-me-in', origin: 'https://evil.example' } }));
+    const fromPage = await rejection(
+      connectWs(l.endpoint, { headers: { 'x-token': 'let-me-in', origin: 'https://evil.example' } }),
+    );
     expect(fromPage).toMatchObject({ code: 'IPCEZ_ERR_WS', status: 403 });
     const accepted = await connectWs(l.endpoint, { headers: { 'x-token': 'let-me-in' } });
     cleanups.push(() => {

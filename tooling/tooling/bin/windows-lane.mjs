@@ -57,7 +57,9 @@ args.push(...userArgs);
 
 const totalTimeoutS = Number(process.env.IPCEZ_WINDOWS_LANE_TIMEOUT_S ?? '900');
 if (!Number.isFinite(totalTimeoutS) || totalTimeoutS <= 0) {
-  console.error(`windows lane: IPCEZ_WINDOWS_LANE_TIMEOUT_S must be a positive number of seconds, got "${process.env.IPCEZ_WINDOWS_LANE_TIMEOUT_S}"`);
+  console.error(
+    `windows lane: IPCEZ_WINDOWS_LANE_TIMEOUT_S must be a positive number of seconds, got "${process.env.IPCEZ_WINDOWS_LANE_TIMEOUT_S}"`,
+  );
   process.exit(64);
 }
 
@@ -66,7 +68,9 @@ function run(cmd, cmdArgs, timeoutMs) {
   console.error(`windows lane: ${cmd} ${cmdArgs.join(' ')}`);
   const result = spawnSync(cmd, cmdArgs, { stdio: 'inherit', env, timeout: timeoutMs, killSignal: 'SIGTERM' });
   if (result.error?.code === 'ETIMEDOUT') {
-    console.error(`windows lane: ${basename(cmd)} did not finish within ${timeoutMs / 1000} s (IPCEZ_WINDOWS_LANE_TIMEOUT_S); stopped it`);
+    console.error(
+      `windows lane: ${basename(cmd)} did not finish within ${timeoutMs / 1000} s (IPCEZ_WINDOWS_LANE_TIMEOUT_S); stopped it`,
+    );
     return 124;
   }
   if (result.error) {
@@ -85,7 +89,9 @@ if (process.platform === 'win32') {
   // IPCEZ_WIN_NODE is an absolute path (the lane runs in each package's directory).
   const runner = process.env.IPCEZ_WIN_NODE || join(here, '..', '..', 'win-node', 'win-node');
   if (!existsSync(runner)) {
-    console.error(`windows lane: runner not found at ${runner} (set IPCEZ_WIN_NODE to the absolute path of a win-node or compatible runner)`);
+    console.error(
+      `windows lane: runner not found at ${runner} (set IPCEZ_WIN_NODE to the absolute path of a win-node or compatible runner)`,
+    );
     process.exit(127);
   }
   if (basename(runner) === 'win-node') {
@@ -114,5 +120,7 @@ if (reportFile !== undefined) {
   rmSync(reportDir, { recursive: true, force: true });
 }
 const where = process.platform === 'win32' ? 'Windows' : 'Windows node.exe via win-node';
-console.error(`windows lane: ${process.env.npm_package_name ?? basename(process.cwd())}: ${counts}exit ${status} after ${seconds} s (${where})`);
+console.error(
+  `windows lane: ${process.env.npm_package_name ?? basename(process.cwd())}: ${counts}exit ${status} after ${seconds} s (${where})`,
+);
 process.exit(status);

@@ -128,7 +128,10 @@ class PosixSemaphore implements NativeSignal {
   waitSlice(sliceMs: number, done: (result: SliceResult) => void): void {
     timedWait.call(this.#sem, deadlineAfter(sliceMs), (error: unknown, rc: number) => {
       if (error !== null && error !== undefined) {
-        done({ acquired: false, error: error instanceof Error ? error : new Error('koffi async call failed', { cause: error }) });
+        done({
+          acquired: false,
+          error: error instanceof Error ? error : new Error('koffi async call failed', { cause: error }),
+        });
         return;
       }
       if (rc === 0) {
@@ -143,7 +146,9 @@ class PosixSemaphore implements NativeSignal {
       }
       done({
         acquired: false,
-        error: new IoError(`cannot wait on semaphore ${this.name}`, { cause: errnoError('sem_clockwait', errno, this.name) }),
+        error: new IoError(`cannot wait on semaphore ${this.name}`, {
+          cause: errnoError('sem_clockwait', errno, this.name),
+        }),
       });
     });
   }
@@ -167,9 +172,12 @@ function openSemaphore(name: string, mode: OpenMode): PosixSemaphore {
       semUnlink(name);
       continue;
     }
-    throw new AckUnavailableError(`cannot open the POSIX named semaphore ${name} (${ERRNO_NAMES.get(errno) ?? errno})`, {
-      cause: errnoError('sem_open', errno, name),
-    });
+    throw new AckUnavailableError(
+      `cannot open the POSIX named semaphore ${name} (${ERRNO_NAMES.get(errno) ?? errno})`,
+      {
+        cause: errnoError('sem_open', errno, name),
+      },
+    );
   }
 }
 

@@ -12,7 +12,9 @@ const SYNCHRONIZE = 0x0010_0000;
 const EVENT_MODIFY_STATE = 0x0002;
 
 const kernel32 = koffi.load('kernel32.dll');
-const createEventW = kernel32.func('void *__stdcall CreateEventW(void *attrs, int manualReset, int initialState, str16 name)');
+const createEventW = kernel32.func(
+  'void *__stdcall CreateEventW(void *attrs, int manualReset, int initialState, str16 name)',
+);
 const openEventW = kernel32.func('void *__stdcall OpenEventW(uint32 access, int inherit, str16 name)');
 const setEvent = kernel32.func('int __stdcall SetEvent(void *handle)');
 const waitForSingleObject = kernel32.func('uint32 __stdcall WaitForSingleObject(void *handle, uint32 ms)');
@@ -61,14 +63,19 @@ class Win32Event implements NativeSignal {
     if (rc === WAIT_OBJECT_0) return true;
     if (rc === WAIT_TIMEOUT) return false;
     const lastError = getLastError() as number;
-    throw new IoError(`cannot take event ${this.name}`, { cause: win32Error('WaitForSingleObject', lastError, this.name) });
+    throw new IoError(`cannot take event ${this.name}`, {
+      cause: win32Error('WaitForSingleObject', lastError, this.name),
+    });
   }
 
   waitSlice(sliceMs: number, done: (result: SliceResult) => void): void {
     // A relative timeout: WaitForSingleObject does not move with the wall clock.
     waitForSingleObject.async(this.#handle, Math.max(0, Math.ceil(sliceMs)), (error: unknown, rc: number) => {
       if (error !== null && error !== undefined) {
-        done({ acquired: false, error: error instanceof Error ? error : new Error('koffi async call failed', { cause: error }) });
+        done({
+          acquired: false,
+          error: error instanceof Error ? error : new Error('koffi async call failed', { cause: error }),
+        });
       } else if (rc === WAIT_OBJECT_0) {
         done({ acquired: true });
       } else if (rc === WAIT_TIMEOUT) {
@@ -76,7 +83,9 @@ class Win32Event implements NativeSignal {
       } else {
         done({
           acquired: false,
-          error: new IoError(`cannot wait on event ${this.name}`, { cause: win32Error('WaitForSingleObject', rc, this.name) }),
+          error: new IoError(`cannot wait on event ${this.name}`, {
+            cause: win32Error('WaitForSingleObject', rc, this.name),
+          }),
         });
       }
     });

@@ -906,4 +906,3 @@ function allocateBody(length: number): Uint8Array {
   if (length < 64 * 1024) return new Uint8Array(length);
   return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
 }
-

@@ -136,4 +136,3 @@ describe('pauseReading / resumeReading', () => {
     expect(got.messages.map(str)).toEqual(['before', ...Array.from({ length: 5 }, (_, i) => `while paused ${i}`)]);
   });
 });
-

@@ -6,7 +6,8 @@ const FORMATS: readonly Format[] = ['text', 'hex', 'base64', 'json'];
 
 export function parseFormat(value: string | undefined): Format {
   const format = (value ?? 'text') as Format;
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${String(value)}`);
+  if (!FORMATS.includes(format))
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${String(value)}`);
   return format;
 }
 
@@ -37,6 +38,11 @@ export function formatMessage(message: Uint8Array, format: Format, index: number
     case 'base64':
       return buffer.toString('base64');
     case 'json':
-      return JSON.stringify({ index, bytes: message.length, text: tryUtf8(message) ?? null, base64: buffer.toString('base64') });
+      return JSON.stringify({
+        index,
+        bytes: message.length,
+        text: tryUtf8(message) ?? null,
+        base64: buffer.toString('base64'),
+      });
   }
 }

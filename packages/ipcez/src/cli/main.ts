@@ -94,7 +94,8 @@ function common(values: { target?: string; os?: string; 'no-ack'?: boolean; 'ack
   if (values.target !== undefined) options.target = values.target;
   if (values.os !== undefined) options.os = values.os;
   if (values['no-ack'] === true) options.ack = false;
-  if (values['ack-timeout'] !== undefined) options.ackTimeoutMs = positiveInt('ack-timeout', values['ack-timeout'], 5000);
+  if (values['ack-timeout'] !== undefined)
+    options.ackTimeoutMs = positiveInt('ack-timeout', values['ack-timeout'], 5000);
   return options;
 }
 
@@ -195,7 +196,9 @@ async function cmdSend(args: string[]): Promise<number> {
   });
   if (values.help) return help('send');
   const endpoint = endpointArg(positionals, 'send');
-  const sources = [positionals[1] !== undefined, values.file !== undefined, values.stdin === true].filter(Boolean).length;
+  const sources = [positionals[1] !== undefined, values.file !== undefined, values.stdin === true].filter(
+    Boolean,
+  ).length;
   if (sources !== 1) throw new UsageError('ipcez send: give exactly one of [message], --file F, --stdin');
   if (positionals.length > 2) throw new UsageError(`ipcez send: unexpected argument ${JSON.stringify(positionals[2])}`);
   const count = positiveInt('count', values.count, 1);
@@ -228,7 +231,8 @@ async function cmdSend(args: string[]): Promise<number> {
       wake?.();
     });
     const sends: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) for (const m of messages) sends.push(socket.sendMessage(m, signal ? { signal } : {}));
+    for (let i = 0; i < count; i++)
+      for (const m of messages) sends.push(socket.sendMessage(m, signal ? { signal } : {}));
     await Promise.all(sends);
     while (got.length < replies) {
       if (signal?.aborted === true) break;

@@ -11,7 +11,11 @@ export const CLI: string = fileURLToPath(new URL('../../bin/ipcez.js', import.me
 
 /** The environment a child gets: the test's, with `target`/`os` set (or removed when `null`). */
 export function childEnv(overrides: Record<string, string | null> = {}): NodeJS.ProcessEnv {
-  const env: Record<string, string | undefined> = { ...process.env, target: 'local', os: process.platform === 'win32' ? 'windows' : 'linux' };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    target: 'local',
+    os: process.platform === 'win32' ? 'windows' : 'linux',
+  };
   for (const [k, v] of Object.entries(overrides)) env[k] = v ?? undefined;
   // An undefined value would reach the child as the string "undefined": drop those keys.
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
@@ -130,5 +134,10 @@ export function leftoverSemaphores(prefix: string): string[] {
 /** A fresh short temp directory, removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
-  return { dir, cleanup: () => { rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    dir,
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -84,7 +84,12 @@ function openBrowserClient(endpoint: WsEndpoint, resolved: ResolvedConnectionOpt
     };
     const onClose = (event: { readonly code: number }): void => {
       cleanup();
-      reject(failure ?? new WsError(`WebSocket connection to ${href} closed before opening (code ${event.code})`, { closeCode: event.code }));
+      reject(
+        failure ??
+          new WsError(`WebSocket connection to ${href} closed before opening (code ${event.code})`, {
+            closeCode: event.code,
+          }),
+      );
     };
     const onOpen = (): void => {
       cleanup();

@@ -188,7 +188,10 @@ export async function run(): Promise<void> {
     const ackedSocket = net.connect(ackedEndpoint);
     await once(ackedSocket, 'connect');
     const clientPair = await openSignalPair(ackedEndpoint);
-    const acked = withAcks(createStreamConnection(ackedSocket, { transport: 'unix', endpoint: ackedEndpoint }), clientPair);
+    const acked = withAcks(
+      createStreamConnection(ackedSocket, { transport: 'unix', endpoint: ackedEndpoint }),
+      clientPair,
+    );
     cleanups.push(async () => {
       await acked.close();
       await clientPair.close();
