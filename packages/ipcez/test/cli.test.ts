@@ -1,10 +1,11 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { openSignalPair } from '@ipcez/ack';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { TEMP_PREFIX, childEnv, leftoverSemaphores, runCli, startCliServer, tempDir } from './helpers/cli.js';
+import { CLI, TEMP_PREFIX, childEnv, leftoverSemaphores, runCli, startCliServer, tempDir } from './helpers/cli.js';
 import type { CliServer } from './helpers/cli.js';
 
 const onLinux = process.platform === 'linux';
@@ -176,6 +177,7 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     [['send', '/tmp/x.sock', 'a', '--stdin'], /exactly one/],
     [['listen', '/tmp/x.sock', '--format', 'yaml'], /--format/],
     [['send', '/tmp/x.sock', 'a', '--count', '0'], /--count/],
+    [['send', '/tmp/x.sock', '--file', '/nonexistent/ipcez-message'], /cannot read --file/],
   ])('exits 64 on invalid arguments: %j', async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(64);
@@ -217,6 +219,30 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     const leftover = await openSignalPair(path, { role: 'listener' });
     leftover.unlink();
     await leftover.close();
+  });
+
+  it('exits 125 on an internal failure: listen cannot print (its stdout reader went away)', async () => {
+    const path = sockPath();
+    // head reads one byte of the "listening" line and exits: printing the next line fails with EPIPE.
+    const script = `"${process.execPath}" "${CLI}" listen "${path}" | head -c 1 > /dev/null; exit \${PIPESTATUS[0]}`;
+    const child = spawn('bash', ['-c', script], { env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await expect.poll(() => existsSync(path), { timeout: 10_000 }).toBe(true);
+      const sent = await runCli(['send', path, 'hello']);
+      expect(sent.code, sent.stderr).toBe(0);
+      const [code] = await exited;
+      expect(code).toBe(125);
+      expect(stderr).toMatch(/internal failure: .*EPIPE/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      // The crashed server could not remove its signal pair; do what a restart would.
+      const leftover = await openSignalPair(path, { role: 'listener' });
+      leftover.unlink();
+      await leftover.close();
+    }
   });
 
   it('doctor reports the detection, the socket path, the budget and working signals', async () => {

@@ -40,7 +40,10 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof CliTimeoutError) return EXIT.timeout;
   if ((error as { code?: unknown } | null)?.code === 'IPCEZ_ERR_INVALID_ARG') return EXIT.usage;
   if (error instanceof Error && error.name === 'TimeoutError') return EXIT.timeout;
-  if (!isIpcezError(error)) return EXIT.internal;
+  if (!isIpcezError(error)) {
+    const os = osCodeOf(error);
+    return os !== undefined && PERMISSION.has(os) ? EXIT.permission : EXIT.internal;
+  }
   switch (error.code) {
     case 'IPCEZ_ERR_DETECTION':
     case 'IPCEZ_ERR_UNSUPPORTED_COMBINATION':

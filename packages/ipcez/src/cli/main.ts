@@ -179,6 +179,17 @@ async function cmdListen(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+function readMessageFile(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Permission problems keep their exit code (50); anything else is a bad --file argument.
+    if (code === 'EACCES' || code === 'EPERM') throw error;
+    throw new UsageError(`cannot read --file ${file}: ${(error as Error).message}`);
+  }
+}
+
 async function readStdinLines(): Promise<string[]> {
   const lines: string[] = [];
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) lines.push(line);
@@ -207,7 +218,7 @@ async function cmdSend(args: string[]): Promise<number> {
   const timeoutMs = values.timeout === undefined ? undefined : positiveInt('timeout', values.timeout, 0);
 
   let messages: (Uint8Array | string)[];
-  if (values.file !== undefined) messages = [readFileSync(values.file)];
+  if (values.file !== undefined) messages = [readMessageFile(values.file)];
   else if (values.stdin === true) messages = await readStdinLines();
   else messages = [positionals[1]!];
 
@@ -288,6 +299,15 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command ${JSON.stringify(command)}; run "ipcez --help"`);
   }
 }
+
+// A crash outside main's promise chain (a throw in a callback) is an internal failure: exit
+// 125, not Node's default 1, which here means "no server".
+const crash = (error: unknown): void => {
+  process.stderr.write(`ipcez: internal failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(EXIT.internal);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 
 main(process.argv.slice(2)).then(
   (code) => {
