@@ -303,7 +303,9 @@ async function main(argv: string[]): Promise<number> {
 // A crash outside main's promise chain (a throw in a callback) is an internal failure: exit
 // 125, not Node's default 1, which here means "no server".
 const crash = (error: unknown): void => {
-  process.stderr.write(`ipcez: internal failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `ipcez: internal failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(EXIT.internal);
 };
 process.on('uncaughtException', crash);
