@@ -7,6 +7,12 @@ import { SignalPair } from './signal-pair.js';
 export interface WithAcksOptions {
   /** How long a send waits for "data acked" before `RecipientAckTimeoutError`; default 5000 ms. */
   readonly ackTimeoutMs?: number;
+  /**
+   * Whether the result owns `pair` and closes its handles when it is closed or destroyed
+   * (default `false`: a listener's pair is shared by all its connections). A client's pair
+   * serves only its connection, so a client passes `true`.
+   */
+  readonly ownsPair?: boolean;
 }
 
 /**
@@ -44,10 +50,14 @@ class AckedConnection implements Connection {
   // (where it offers pauseReading), so unread frames stay in the OS buffer, unacked.
   readonly #inbox: Inbox<Uint8Array, IpcezError>;
 
-  constructor(inner: Connection, pair: SignalPair, ackTimeoutMs: number) {
+  readonly #ownsPair: boolean;
+  #closing: Promise<void> | undefined;
+
+  constructor(inner: Connection, pair: SignalPair, ackTimeoutMs: number, ownsPair: boolean) {
     this.#inner = inner;
     this.#pair = pair;
     this.#ackTimeoutMs = ackTimeoutMs;
+    this.#ownsPair = ownsPair;
     this.#inbox = new Inbox<Uint8Array, IpcezError>({
       // Empty messages weigh their header, so a flood of them still pauses reading.
       weigh: (message) => (message as Uint8Array).length + 4,
@@ -146,17 +156,25 @@ class AckedConnection implements Connection {
     this.#inner.resumeReading?.();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     try {
       await this.#inner.close();
     } finally {
       this.#end();
+      if (this.#ownsPair) await this.#pair.close();
     }
   }
 
   destroy(error?: IpcezError): void {
     this.#inner.destroy(error);
     this.#end(error);
+    // SignalPair.close() settles without rejecting; nothing waits for it here.
+    if (this.#ownsPair) void this.#pair.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -226,5 +244,5 @@ export function withAcks(connection: Connection, pair: SignalPair, options: With
       'range',
     );
   }
-  return new AckedConnection(connection, pair, ackTimeoutMs);
+  return new AckedConnection(connection, pair, ackTimeoutMs, options.ownsPair === true);
 }

@@ -133,6 +133,17 @@ describe.runIf(supported)('withAcks over a real socket in one process', () => {
     expect(client.state).toBe('open');
   });
 
+  test('close() returns the same promise every call; with ownsPair it closes the pair, without it leaves it open', async () => {
+    const owned = withAcks(rig.client, rig.clientPair, { ownsPair: true });
+    const borrowing = withAcks(rig.server, rig.listenerPair);
+    const first = owned.close();
+    expect(owned.close()).toBe(first);
+    await first;
+    expect(rig.clientPair.state).toBe('closed');
+    await borrowing.close();
+    expect(rig.listenerPair.state).toBe('open');
+  });
+
   test('closing the connection rejects a send still waiting for its ack with ConnectionLostError', async () => {
     const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
     // No reader acks: the send waits until the close.

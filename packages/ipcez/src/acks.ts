@@ -10,11 +10,10 @@ import type { Connection } from '@ipcez/core';
 /** Opens the client side of an endpoint's pair after connecting and wraps the connection. */
 export async function openAckedClient(connection: Connection, ackTimeoutMs: number): Promise<Connection> {
   const pair = await openSignalPair(connection.endpoint);
-  const acked = withAcks(connection, pair, { ackTimeoutMs });
   // The client's pair handles live until the socket is released (disconnect/destroy), not
   // merely until the peer goes away: a peer that acks and then closes at once leaves acks
   // posted that sends still waiting must be able to take.
-  return new PairOwningConnection(acked, pair);
+  return withAcks(connection, pair, { ackTimeoutMs, ownsPair: true });
 }
 
 /** The listener side: the pair is created in `beforeBind`, shared by every accepted connection. */
@@ -43,55 +42,4 @@ export function prepareAckedListener(ackTimeoutMs: number): AckedListenerParts {
       pair = undefined;
     },
   };
-}
-
-/** A connection that closes its client signal pair's handles when it is closed or destroyed. */
-class PairOwningConnection implements Connection {
-  readonly #inner: Connection;
-  readonly #pair: SignalPair;
-  #closing: Promise<void> | undefined;
-
-  constructor(inner: Connection, pair: SignalPair) {
-    this.#inner = inner;
-    this.#pair = pair;
-  }
-
-  get transport(): Connection['transport'] {
-    return this.#inner.transport;
-  }
-  get endpoint(): string {
-    return this.#inner.endpoint;
-  }
-  get state(): Connection['state'] {
-    return this.#inner.state;
-  }
-  get bufferedAmount(): number {
-    return this.#inner.bufferedAmount;
-  }
-  get highWaterMark(): number {
-    return this.#inner.highWaterMark;
-  }
-  get maxMessageBytes(): number {
-    return this.#inner.maxMessageBytes;
-  }
-  send(message: Uint8Array, options?: Parameters<Connection['send']>[1]): Promise<void> {
-    return this.#inner.send(message, options);
-  }
-  messageHandler(handler: Parameters<Connection['messageHandler']>[0]): void {
-    this.#inner.messageHandler(handler);
-  }
-  close(): Promise<void> {
-    this.#closing ??= this.#inner.close().finally(() => this.#pair.close());
-    return this.#closing;
-  }
-  destroy(error?: Parameters<Connection['destroy']>[0]): void {
-    this.#inner.destroy(error);
-    void this.#pair.close();
-  }
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#inner[Symbol.asyncIterator]();
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
 }

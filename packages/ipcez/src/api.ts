@@ -77,6 +77,22 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
   return picked;
 }
 
+/** Detection and the ack settings, checked before any I/O (shared by connect and listen). */
+function prepare(
+  endpoint: string,
+  options: ConnectOptions | ListenOptions,
+): { detection: Detection; ack: boolean; ackTimeoutMs: number } {
+  const detectInputs = options as WithDetect<ConnectOptions>;
+  const detection = detectTransport(
+    endpoint,
+    defined({ target: options.target, os: options.os, env: detectInputs.env, platform: detectInputs.platform }),
+  );
+  const ack = resolveAck(detection, options.ack);
+  const ackTimeoutMs = resolveAckTimeout(options.ackTimeoutMs);
+  options.signal?.throwIfAborted();
+  return { detection, ack, ackTimeoutMs };
+}
+
 /**
  * Connects to an endpoint, choosing the transport from the endpoint string and the
  * `target`/`os` environment (or options): a `ws://`/`wss://` URL is WebSocket; anything
@@ -103,19 +119,7 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
  * ```
  */
 export async function connect(endpoint: string, options: ConnectOptions = {}): Promise<Socket> {
-  const detectInputs = options as WithDetect<ConnectOptions>;
-  const detection = detectTransport(
-    endpoint,
-    defined({
-      target: options.target,
-      os: options.os,
-      env: detectInputs.env,
-      platform: detectInputs.platform,
-    }),
-  );
-  const ack = resolveAck(detection, options.ack);
-  const ackTimeoutMs = resolveAckTimeout(options.ackTimeoutMs);
-  options.signal?.throwIfAborted();
+  const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
   const connection = await transportFor(detection).connect(endpoint, transportOptions(detection, options));
   if (!ack) return new IpcezSocket(connection, false);
   let acked: Connection;
@@ -149,19 +153,7 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
  * ```
  */
 export async function listen(endpoint: string, options: ListenOptions = {}): Promise<Server> {
-  const detectInputs = options as WithDetect<ListenOptions>;
-  const detection = detectTransport(
-    endpoint,
-    defined({
-      target: options.target,
-      os: options.os,
-      env: detectInputs.env,
-      platform: detectInputs.platform,
-    }),
-  );
-  const ack = resolveAck(detection, options.ack);
-  const ackTimeoutMs = resolveAckTimeout(options.ackTimeoutMs);
-  options.signal?.throwIfAborted();
+  const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
   const transport = transportFor(detection);
   if (!ack) {
     const listener = await transport.listen(endpoint, transportOptions(detection, options));
