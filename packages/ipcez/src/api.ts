@@ -1,3 +1,4 @@
+import { addAbortListener } from 'node:events';
 import { invalidArgError } from '@ipcez/core';
 import type { Connection, Listener, Transport } from '@ipcez/core';
 import { pipeTransport } from '@ipcez/transport-pipe';
@@ -155,27 +156,45 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
 export async function listen(endpoint: string, options: ListenOptions = {}): Promise<Server> {
   const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
   const transport = transportFor(detection);
-  if (!ack) {
-    const listener = await transport.listen(endpoint, transportOptions(detection, options));
-    return new IpcezServer(listener, { wrap: (c) => c, isAcked: false });
-  }
-  const acks = prepareAckedListener(ackTimeoutMs);
+  const acks = ack ? prepareAckedListener(ackTimeoutMs) : undefined;
+  // The transport sees the caller's signal only while listening starts: an abort after that
+  // must go through server.close(), which keeps the close order (unlink the signal pair, then
+  // close the listener) and releases the pair's handles.
+  const userSignal = options.signal;
+  const phase = userSignal === undefined ? undefined : new AbortController();
+  const forward =
+    userSignal === undefined ? undefined : addAbortListener(userSignal, () => phase?.abort(userSignal.reason));
   let listener: Listener;
   try {
     listener = await transport.listen(endpoint, {
       ...transportOptions(detection, options),
-      beforeBind: acks.beforeBind,
+      ...(phase === undefined ? {} : { signal: phase.signal }),
+      ...(acks === undefined ? {} : { beforeBind: acks.beforeBind }),
     });
   } catch (error) {
     // The pair exists only if beforeBind ran and the bind then failed: remove it again.
-    acks.unlink();
-    await acks.close();
+    acks?.unlink();
+    await acks?.close();
     throw error;
+  } finally {
+    forward?.[Symbol.dispose]();
   }
-  return new IpcezServer(listener, {
-    wrap: acks.wrap,
-    isAcked: true,
-    beforeClose: acks.unlink,
-    afterClose: acks.close,
+  let onAbort: Disposable | undefined;
+  const server = new IpcezServer(listener, {
+    wrap: acks === undefined ? (c) => c : acks.wrap,
+    isAcked: acks !== undefined,
+    beforeClose: () => {
+      onAbort?.[Symbol.dispose]();
+      acks?.unlink();
+    },
+    afterClose: async () => {
+      await acks?.close();
+    },
   });
+  if (userSignal !== undefined) {
+    onAbort = addAbortListener(userSignal, () => {
+      void server.close();
+    });
+  }
+  return server;
 }

@@ -262,6 +262,37 @@ describe('facade options', () => {
     await expect(connect(localEndpoint(), { ...local, headers: { a: 'b' } })).rejects.toThrow(/WebSocket-only/);
   });
 
+  it('closes the server when the listen signal aborts after it is ready: socket file and signal pair removed, in order', async () => {
+    const endpoint = localEndpoint();
+    const controller = new AbortController();
+    const server = await listen(endpoint, { ...local, signal: controller.signal });
+    open.push(server);
+    const client = await connect(server.endpoint, local);
+    open.push(client);
+    const inbox = collect(client);
+    expect(server.isListening).toBe(true);
+    controller.abort();
+    await inbox.next(1);
+    expect(inbox.results[0]).toMatchObject({ ok: false, error: { code: 'IPCEZ_ERR_CONNECTION_LOST' } });
+    await server.close();
+    expect(server.isListening).toBe(false);
+    if (!isWindows) {
+      const { existsSync } = await import('node:fs');
+      expect(existsSync(endpoint)).toBe(false);
+      expect(leftoverSemaphores(endpoint.slice(tmpdir().length + 1))).toEqual([]);
+    }
+  });
+
+  it('rejects listen with the abort reason when the signal is already aborted, leaving nothing behind', async () => {
+    const endpoint = localEndpoint();
+    const reason = new Error('no thanks');
+    await expect(listen(endpoint, { ...local, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    if (!isWindows) {
+      const { existsSync } = await import('node:fs');
+      expect(existsSync(endpoint)).toBe(false);
+    }
+  });
+
   it('refuses a non-positive ackTimeoutMs', async () => {
     await expect(connect(localEndpoint(), { ...local, ackTimeoutMs: 0 })).rejects.toMatchObject({
       code: 'IPCEZ_ERR_INVALID_ARG',
