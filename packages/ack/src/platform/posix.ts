@@ -1,6 +1,6 @@
 // POSIX named semaphores through koffi over glibc (Linux). Only src/platform/index.ts imports
 // this module, lazily, so these symbols are never bound on another OS.
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import type { LibraryHandle } from 'koffi';
 import { AckUnavailableError, IoError } from '@ipcez/core';
 import type { AckBackend, NativeSignal, OpenMode, SliceResult } from '../ack-backend.js';

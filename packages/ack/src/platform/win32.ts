@@ -1,6 +1,6 @@
 // Windows named events through koffi over kernel32. Only src/platform/index.ts imports this
 // module, lazily, so these symbols are never bound on another OS.
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import { AckUnavailableError, IoError } from '@ipcez/core';
 import type { AckBackend, NativeSignal, OpenMode, SliceResult } from '../ack-backend.js';
 
