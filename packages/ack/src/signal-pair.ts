@@ -135,8 +135,9 @@ export class SignalPair implements AsyncDisposable {
 
   /**
    * Waits for one "data acked", without blocking the event loop. However many calls wait,
-   * this process keeps at most one native wait per named signal (on a libuv pool thread, in
-   * slices of at most 100 ms) and hands each acquired ack to the oldest waiter. The timeout
+   * this process keeps at most one native wait in flight (one libuv pool thread, in slices of
+   * at most 100 ms; other waiting signals are polled every millisecond) and hands each acquired
+   * ack to the oldest waiter. The timeout
    * runs on Node's monotonic timer clock, not the wall clock.
    *
    * @param timeoutMs - how long to wait, 0 to 2^31 - 1 ms.
