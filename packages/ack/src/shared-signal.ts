@@ -50,7 +50,7 @@ function schedule(): void {
       slice.startSlice();
     }
   }
-  const needsPoll = waiting.size > 1 || (waiting.size === 1 && !waiting.has(slice as SharedSignal));
+  const needsPoll = waiting.size > 1 || (waiting.size === 1 && (slice === undefined || !waiting.has(slice)));
   if (needsPoll && poll === undefined) {
     poll = setInterval(pollOthers, POLL_MS);
     // The waiters' own timeout timers keep the process alive while anyone waits.
