@@ -46,4 +46,10 @@ export interface AckBackend {
   open(name: string, mode: OpenMode): NativeSignal;
   /** Removes a name; a missing name is not an error. No-op where `canUnlink` is false. */
   unlink(name: string): void;
+  /**
+   * Whether a signal of that name exists now, found without creating it (a name that exists
+   * but this user may not open counts as existing). Windows: `Global\` then `Local\`.
+   * @throws IoError on an OS failure other than "not found" / "access denied".
+   */
+  exists(name: string): boolean;
 }

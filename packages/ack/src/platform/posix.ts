@@ -20,6 +20,7 @@ const EINTR = errnoOf('EINTR');
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const EEXIST = errnoOf('EEXIST');
 const ENOENT = errnoOf('ENOENT');
+const EACCES = errnoOf('EACCES');
 const ERRNO_NAMES = new Map<number, string>(Object.entries(ERRNO).map(([name, value]) => [value, name]));
 
 function loadLibc(): LibraryHandle {
@@ -186,6 +187,21 @@ export const posixBackend: AckBackend = {
   isCounting: true,
   canUnlink: true,
   open: openSemaphore,
+  exists(name: string): boolean {
+    for (;;) {
+      // No O_CREAT: opens only a semaphore that is already there.
+      const sem = semOpen(name, 0) as SemHandle | null;
+      if (sem !== null && sem !== 0n) {
+        semClose(sem);
+        return true;
+      }
+      const errno = koffi.errno();
+      if (errno === EINTR) continue;
+      if (errno === ENOENT) return false;
+      if (errno === EACCES) return true;
+      throw new IoError(`cannot look up semaphore ${name}`, { cause: errnoError('sem_open', errno, name) });
+    }
+  },
   unlink(name: string): void {
     if (semUnlink(name) === 0) return;
     const errno = koffi.errno();

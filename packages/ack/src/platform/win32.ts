@@ -4,6 +4,7 @@ import { koffi } from './koffi.js';
 import { AckUnavailableError, IoError } from '@ipcez/core';
 import type { AckBackend, NativeSignal, OpenMode, SliceResult } from '../ack-backend.js';
 
+const ERROR_FILE_NOT_FOUND = 2;
 const ERROR_ACCESS_DENIED = 5;
 const ERROR_ALREADY_EXISTS = 183;
 const WAIT_OBJECT_0 = 0;
@@ -144,5 +145,23 @@ export const win32Backend: AckBackend = {
   open: openEvent,
   unlink(): void {
     // Nothing to remove: the event goes away with its last handle.
+  },
+  exists(name: string): boolean {
+    const names = name.startsWith('Global\\') ? [name, `Local\\${name.slice('Global\\'.length)}`] : [name];
+    for (const candidate of names) {
+      const handle = openEventW(SYNCHRONIZE, 0, candidate) as EventHandle | null;
+      if (!isNull(handle)) {
+        closeHandle(handle);
+        return true;
+      }
+      const lastError = getLastError() as number;
+      if (lastError === ERROR_ACCESS_DENIED) return true;
+      if (lastError !== ERROR_FILE_NOT_FOUND) {
+        throw new IoError(`cannot look up event ${candidate}`, {
+          cause: win32Error('OpenEventW', lastError, candidate),
+        });
+      }
+    }
+    return false;
   },
 } satisfies AckBackend;
