@@ -33,6 +33,13 @@ export interface NativeSignal {
   close(): void;
 }
 
+/** Identity and owner of the file behind a named signal (see {@link AckBackend.identify}). */
+export interface SignalFile {
+  readonly dev: number;
+  readonly ino: number;
+  readonly uid: number;
+}
+
 /** A platform's named-signal primitive. */
 export interface AckBackend {
   /** Whether a signal counts (POSIX semaphore) or is binary (Windows auto-reset event). */
@@ -52,4 +59,10 @@ export interface AckBackend {
    * @throws IoError on an OS failure other than "not found" / "access denied".
    */
   exists(name: string): boolean;
+  /**
+   * The file behind a named signal, where the OS keeps one (Linux: `/dev/shm/sem.<name>`):
+   * its inode and owner, to prove a listener unlinks only what it created. `undefined` where
+   * there is no such file or the OS keeps none (Windows).
+   */
+  identify(name: string): SignalFile | undefined;
 }

@@ -1,5 +1,5 @@
 import { ConnectionLostError, invalidArgError } from '@ipcez/core';
-import type { AckBackend, NativeSignal } from './ack-backend.js';
+import type { AckBackend, NativeSignal, SignalFile } from './ack-backend.js';
 import { canonicalSocketPath } from './canonical-socket-path.js';
 import { loadAckBackend } from './platform/index.js';
 import { SharedSignal } from './shared-signal.js';
@@ -64,6 +64,12 @@ export class SignalPair implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   /** The protocol v2 marker this pair created (a listener's, after {@link SignalPair.advertiseV2}). */
   #marker: NativeSignal | undefined;
+  /**
+   * The files behind the names this pair created (a listener's, Linux), by name: `unlink()`
+   * removes a name only while it is still the one created here, so a listener never removes
+   * the signals of another one that started after it on the same path.
+   */
+  readonly #created = new Map<string, SignalFile | undefined>();
 
   /**
    * Internal: use {@link openSignalPair}.
@@ -73,6 +79,7 @@ export class SignalPair implements AsyncDisposable {
    * @param backend - the platform backend.
    * @param ready - the shared "data ready" signal.
    * @param acked - the shared "data acked" signal.
+   * @param isCreator - whether this pair just created the names fresh (a listener's).
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when called directly.
    */
   constructor(
@@ -82,6 +89,7 @@ export class SignalPair implements AsyncDisposable {
     backend: AckBackend,
     ready: SharedSignal,
     acked: SharedSignal,
+    isCreator: boolean,
   ) {
     if (token !== CONSTRUCT) throw invalidArgError('SignalPair is created with openSignalPair(), not new');
     this.endpoint = endpoint;
@@ -90,6 +98,7 @@ export class SignalPair implements AsyncDisposable {
     this.isCounting = backend.isCounting;
     this.#ready = ready;
     this.#acked = acked;
+    if (isCreator) for (const name of [names.ready, names.acked]) this.#created.set(name, backend.identify(name));
   }
 
   /** See {@link SignalPairState}. */
@@ -186,6 +195,7 @@ export class SignalPair implements AsyncDisposable {
     if (this.#marker !== undefined) return;
     this.#backend.unlink(this.names.marker);
     this.#marker = this.#backend.open(this.names.marker, 'fresh');
+    this.#created.set(this.names.marker, this.#backend.identify(this.names.marker));
   }
 
   /**
@@ -196,9 +206,19 @@ export class SignalPair implements AsyncDisposable {
    * @throws IoError (`IPCEZ_ERR_IO`) when the OS refuses (e.g. another user's semaphore).
    */
   unlink(): void {
-    if (this.#marker !== undefined) this.#backend.unlink(this.names.marker);
-    this.#backend.unlink(this.names.ready);
-    this.#backend.unlink(this.names.acked);
+    if (this.#marker !== undefined) this.#unlinkIfOurs(this.names.marker);
+    this.#unlinkIfOurs(this.names.ready);
+    this.#unlinkIfOurs(this.names.acked);
+  }
+
+  #unlinkIfOurs(name: string): void {
+    const created = this.#created.get(name);
+    if (created !== undefined) {
+      // Proven by inode: remove the name only while it is still the file created here.
+      const now = this.#backend.identify(name);
+      if (now?.dev !== created.dev || now.ino !== created.ino) return;
+    }
+    this.#backend.unlink(name);
   }
 
   /**
@@ -249,7 +269,7 @@ async function open(endpoint: string, role: SignalPairRole): Promise<SignalPair>
     await ready.release(ready, new ConnectionLostError('local-close', 'opening the pair failed', { cause: error }));
     throw error;
   }
-  return new SignalPair(CONSTRUCT, canonical, names, backend, ready, acked);
+  return new SignalPair(CONSTRUCT, canonical, names, backend, ready, acked, role === 'listener');
 }
 
 /**

@@ -1,9 +1,10 @@
 // POSIX named semaphores through koffi over glibc (Linux). Only src/platform/index.ts imports
 // this module, lazily, so these symbols are never bound on another OS.
+import { statSync } from 'node:fs';
 import { koffi } from './koffi.js';
 import type { LibraryHandle } from 'koffi';
 import { AckUnavailableError, IoError } from '@ipcez/core';
-import type { AckBackend, NativeSignal, OpenMode, SliceResult } from '../ack-backend.js';
+import type { AckBackend, NativeSignal, OpenMode, SignalFile, SliceResult } from '../ack-backend.js';
 
 // Linux's generic ABI (x86-64, arm64, riscv64, ...): <asm-generic/fcntl.h>.
 const O_CREAT = 0o100;
@@ -21,6 +22,21 @@ const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const EEXIST = errnoOf('EEXIST');
 const ENOENT = errnoOf('ENOENT');
 const EACCES = errnoOf('EACCES');
+const EPERM = errnoOf('EPERM');
+
+/** glibc (and musl) keep the POSIX semaphore `/name` as the file /dev/shm/sem.name. */
+function shmFile(name: string): string {
+  return `/dev/shm/sem.${name.slice(1)}`;
+}
+
+function identify(name: string): SignalFile | undefined {
+  try {
+    const stats = statSync(shmFile(name));
+    return { dev: stats.dev, ino: stats.ino, uid: stats.uid };
+  } catch {
+    return undefined;
+  }
+}
 const ERRNO_NAMES = new Map<number, string>(Object.entries(ERRNO).map(([name, value]) => [value, name]));
 
 function loadLibc(): LibraryHandle {
@@ -202,10 +218,20 @@ export const posixBackend: AckBackend = {
       throw new IoError(`cannot look up semaphore ${name}`, { cause: errnoError('sem_open', errno, name) });
     }
   },
+  identify,
   unlink(name: string): void {
     if (semUnlink(name) === 0) return;
     const errno = koffi.errno();
     if (errno === ENOENT) return;
+    const owner = errno === EACCES || errno === EPERM ? identify(name)?.uid : undefined;
+    if (owner !== undefined && owner !== process.geteuid?.()) {
+      // /dev/shm is sticky: only the owner (or root) may remove another user's semaphore. A
+      // name this user cannot remove was made by another user, before this listener started.
+      throw new AckUnavailableError(
+        `the named semaphore ${name} (${shmFile(name)}) belongs to another user (uid ${owner}), so this listener cannot start its signals fresh: another local user created this endpoint's signal names first. Remove that file as root or as that user, or choose another socket path`,
+        { cause: errnoError('sem_unlink', errno, name) },
+      );
+    }
     throw new IoError(`cannot unlink semaphore ${name}`, { cause: errnoError('sem_unlink', errno, name) });
   },
 } satisfies AckBackend;

@@ -146,6 +146,10 @@ export const win32Backend: AckBackend = {
   unlink(): void {
     // Nothing to remove: the event goes away with its last handle.
   },
+  identify(): undefined {
+    // An event is not a file: there is nothing to prove ownership by, and nothing to unlink.
+    return undefined;
+  },
   exists(name: string): boolean {
     const names = name.startsWith('Global\\') ? [name, `Local\\${name.slice('Global\\'.length)}`] : [name];
     for (const candidate of names) {
