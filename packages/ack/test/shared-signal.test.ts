@@ -46,6 +46,8 @@ function counting(real: AckBackend): Counted {
       unlink: (name: string) => {
         real.unlink(name);
       },
+      exists: (name: string) => real.exists(name),
+      identify: (name: string) => real.identify(name),
     },
   };
 }
