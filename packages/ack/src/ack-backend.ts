@@ -40,6 +40,13 @@ export interface SignalFile {
   readonly uid: number;
 }
 
+/** The credentials of the process at the other end of a Unix socket, as the kernel saw it connect. */
+export interface PeerCredentials {
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
 /** A platform's named-signal primitive. */
 export interface AckBackend {
   /** Whether a signal counts (POSIX semaphore) or is binary (Windows auto-reset event). */
@@ -65,4 +72,10 @@ export interface AckBackend {
    * there is no such file or the OS keeps none (Windows).
    */
   identify(name: string): SignalFile | undefined;
+  /**
+   * Linux: `getsockopt(fd, SOL_SOCKET, SO_PEERCRED)` of a connected Unix socket; `undefined`
+   * where the platform has no such call (Windows).
+   * @throws IoError when the call fails (not a socket, closed).
+   */
+  readonly peerCredentials: ((fd: number) => PeerCredentials) | undefined;
 }

@@ -2,16 +2,20 @@
 // signal names of an endpoint: it cannot open (so cannot post to) a listener's signals, and a
 // name it creates first makes a non-root listener refuse to start with a clear error instead
 // of an EACCES from deep inside. Needs root (to create users); skipped elsewhere, saying why.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { deriveSignalNames, openSignalPair } from '@ipcez/ack';
+import { once } from 'node:events';
+import net from 'node:net';
+import { deriveSignalNames, openSignalPair, peerCredentials } from '@ipcez/ack';
 import { isLinux, shmSemaphores } from './helpers.js';
 
+const execFileAsync = promisify(execFile);
 const AS_USER = fileURLToPath(new URL('./fixtures/as-user.mjs', import.meta.url));
 const isRoot = isLinux && process.getuid?.() === 0;
 const hasUserTools = isRoot && spawnSync('useradd', ['--help']).status === 0;
@@ -119,5 +123,34 @@ describe.runIf(hasUserTools)('another local user and the signal names (linux, as
     expect(outcome).toMatchObject({ uid: victim.uid, code: 'IPCEZ_ERR_ACK_UNAVAILABLE' });
     expect(outcome['message']).toContain(`belongs to another user (uid ${squatter.uid})`);
     expect(outcome['message']).toContain('choose another socket path');
+  });
+
+  test('peerCredentials tells another user connecting to an abstract socket by its uid', async () => {
+    const name = `ipcez-peer-${randomBytes(4).toString('hex')}`;
+    const server = net.createServer();
+    server.listen(`\0${name}`);
+    await once(server, 'listening');
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    const code = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+# Node binds an abstract name padded with NULs to the whole of sun_path (108 bytes).
+s.connect(('\\0' + sys.argv[1]).encode().ljust(108, b'\\0'))
+s.recv(1)
+`;
+    const client = execFileAsync('runuser', ['-u', squatter.name, '--', '/usr/bin/python3', '-c', code, name]);
+    // A failed client would otherwise leave the accept waiting until the test times out.
+    void client.catch((error: unknown) => {
+      server.emit('error', error);
+    });
+    const [socket] = await accepted;
+    try {
+      expect(await peerCredentials(socket)).toMatchObject({ uid: squatter.uid, gid: squatter.gid });
+    } finally {
+      socket.destroy();
+      await client.catch(() => undefined);
+      server.close();
+      await once(server, 'close');
+    }
   });
 });

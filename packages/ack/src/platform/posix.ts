@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { koffi } from './koffi.js';
 import type { LibraryHandle } from 'koffi';
 import { AckUnavailableError, IoError } from '@ipcez/core';
-import type { AckBackend, NativeSignal, OpenMode, SignalFile, SliceResult } from '../ack-backend.js';
+import type { AckBackend, NativeSignal, OpenMode, PeerCredentials, SignalFile, SliceResult } from '../ack-backend.js';
 
 // Linux's generic ABI (x86-64, arm64, riscv64, ...): <asm-generic/fcntl.h>.
 const O_CREAT = 0o100;
@@ -63,6 +63,17 @@ const semPost = libc.func('sem_post', 'int', [semPointer]);
 const semTrywait = libc.func('sem_trywait', 'int', [semPointer]);
 const semClose = libc.func('sem_close', 'int', [semPointer]);
 const semUnlink = libc.func('sem_unlink', 'int', ['str']);
+// <asm-generic/socket.h> (x86-64, arm64, riscv64 ...): SOL_SOCKET 1, SO_PEERCRED 17.
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const ucred = koffi.struct({ pid: 'int32', uid: 'uint32', gid: 'uint32' });
+const getsockopt = libc.func('getsockopt', 'int', [
+  'int',
+  'int',
+  'int',
+  koffi.out(koffi.pointer(ucred)),
+  koffi.inout(koffi.pointer('uint32')),
+]);
 const clockGettime = libc.func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))]);
 
 // The timed wait must not move with the wall clock. sem_clockwait (glibc >= 2.30) takes a
@@ -219,6 +230,17 @@ export const posixBackend: AckBackend = {
     }
   },
   identify,
+  peerCredentials(fd: number): PeerCredentials {
+    const credentials: Partial<PeerCredentials> = {};
+    const length = [koffi.sizeof(ucred)];
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, credentials, length) !== 0) {
+      const errno = koffi.errno();
+      throw new IoError(`cannot read the peer credentials of socket fd ${fd}`, {
+        cause: errnoError('getsockopt', errno, `fd ${fd}`),
+      });
+    }
+    return { pid: credentials.pid ?? -1, uid: credentials.uid ?? -1, gid: credentials.gid ?? -1 };
+  },
   unlink(name: string): void {
     if (semUnlink(name) === 0) return;
     const errno = koffi.errno();

@@ -146,6 +146,7 @@ export const win32Backend: AckBackend = {
   unlink(): void {
     // Nothing to remove: the event goes away with its last handle.
   },
+  peerCredentials: undefined,
   identify(): undefined {
     // An event is not a file: there is nothing to prove ownership by, and nothing to unlink.
     return undefined;
