@@ -8,5 +8,4 @@ export type { WithAcksOptions } from './with-acks.js';
 export { acquireListenerLock } from './listener-lock.js';
 export type { ListenerLock, ListenerLockOptions } from './listener-lock.js';
 export { peerCredentials } from './peer-credentials.js';
-export type { UnixSocketLike } from './peer-credentials.js';
 export type { PeerCredentials } from './ack-backend.js';

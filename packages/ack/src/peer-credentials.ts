@@ -1,12 +1,7 @@
+import type { Socket } from 'node:net';
 import { UnsupportedPlatformError, invalidArgError } from '@ipcez/core';
 import type { PeerCredentials } from './ack-backend.js';
 import { loadAckBackend } from './platform/index.js';
-
-/** A connected Unix socket as Node hands it over (`net.Socket`): only its file descriptor is read. */
-export interface UnixSocketLike {
-  /** Node's internal handle; its `fd` is the socket's file descriptor (Linux, macOS). */
-  readonly _handle?: { readonly fd?: number } | null;
-}
 
 /**
  * The credentials (pid, uid, gid) of the process at the other end of a connected Unix
@@ -29,8 +24,9 @@ export interface UnixSocketLike {
  * });
  * ```
  */
-export function peerCredentials(socket: UnixSocketLike): Promise<PeerCredentials> {
-  const fd = (socket as { _handle?: { fd?: unknown } | null } | null)?._handle?.fd;
+export function peerCredentials(socket: Socket): Promise<PeerCredentials> {
+  // Node keeps the descriptor on the socket's internal handle (a Pipe on Unix sockets).
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null } | null)?._handle?.fd;
   if (typeof fd !== 'number' || fd < 0)
     throw invalidArgError('socket must be a connected Unix socket with a file descriptor');
   return read(fd);

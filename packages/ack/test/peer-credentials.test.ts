@@ -33,7 +33,9 @@ describe.runIf(isLinux)('peerCredentials on linux', () => {
   });
 
   test('refuses something that is not a connected socket with IPCEZ_ERR_INVALID_ARG', () => {
-    expect(() => peerCredentials({})).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error);
+    expect(() => peerCredentials(JSON.parse('{}') as net.Socket)).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
     expect(() => peerCredentials(new net.Socket())).toThrow(TypeError);
   });
 });

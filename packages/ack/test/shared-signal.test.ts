@@ -48,6 +48,7 @@ function counting(real: AckBackend): Counted {
       },
       exists: (name: string) => real.exists(name),
       identify: (name: string) => real.identify(name),
+      peerCredentials: real.peerCredentials,
     },
   };
 }
