@@ -273,6 +273,32 @@ describe('FrameDecoder limits and hostile headers', () => {
     }
   });
 
+  it('reserves memory in proportion to the payload bytes received, not to the size announced (issue 9)', () => {
+    // 200 peers announcing 4 MiB and sending 5 bytes each must not reserve 800 MiB.
+    const { sizes } = recordAllocations(() => {
+      for (let peer = 0; peer < 200; peer++) {
+        const decoder = new FrameDecoder();
+        decoder.push(header(MAX_MESSAGE_BYTES));
+        decoder.push(Uint8Array.of(1, 2, 3, 4, 5));
+        expect(decoder.bufferedBytes).toBe(9);
+      }
+    });
+    const reserved = sizes.reduce((sum, size) => sum + size, 0);
+    expect(reserved).toBeLessThanOrEqual(200 * 64 * 1024);
+  });
+
+  it('still delivers a large payload that arrives in many small pieces, byte for byte', () => {
+    const payload = patterned(MAX_MESSAGE_BYTES, 5);
+    const stream = streamOf([payload]);
+    const decoder = new FrameDecoder();
+    const out: Uint8Array[] = [];
+    for (let offset = 0; offset < stream.length; offset += 65_536) {
+      out.push(...decoder.push(stream.subarray(offset, offset + 65_536)));
+    }
+    expect(out).toHaveLength(1);
+    expect(sameBytes(out[0]!, payload)).toBe(true);
+  });
+
   it('allocates nothing for a header alone: the payload buffer waits for payload bytes', () => {
     const decoder = new FrameDecoder();
     const { sizes } = recordAllocations(() => decoder.push(header(MAX_MESSAGE_BYTES)));

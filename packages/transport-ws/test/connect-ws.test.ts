@@ -325,3 +325,30 @@ describe('connectWs', () => {
     expect((await rejection(connection.send(new Uint8Array(1)))).code).toBe('IPCEZ_ERR_WS');
   });
 });
+
+describe('opening handshake timeout (issue 9)', () => {
+  it('fails connect with WsError when the server accepts TCP but never answers the upgrade', async () => {
+    const sockets: Socket[] = [];
+    const server = createNetServer((socket) => {
+      sockets.push(socket);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    });
+    const { port } = server.address() as AddressInfo;
+    const error = await rejection(connectWs(`ws://127.0.0.1:${port}/silent`, { handshakeTimeoutMs: 200 } as never));
+    expect(error).toBeInstanceOf(WsError);
+    expect((error as Error).message).toContain('200 ms');
+  });
+
+  it('has a default handshake timeout', async () => {
+    const { DEFAULT_HANDSHAKE_TIMEOUT_MS } = (await import('@ipcez/transport-ws')) as unknown as {
+      DEFAULT_HANDSHAKE_TIMEOUT_MS?: number;
+    };
+    expect(DEFAULT_HANDSHAKE_TIMEOUT_MS).toBeTypeOf('number');
+  });
+});
