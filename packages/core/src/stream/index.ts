@@ -1,2 +1,7 @@
-export { createStreamConnection, DEFAULT_CLOSE_TIMEOUT_MS } from './stream-connection.js';
+export { createStreamConnection } from './stream-connection.js';
 export type { StreamConnection, StreamConnectionOptions } from './stream-connection.js';
+export { StreamLink } from './stream-link.js';
+export type { StreamLinkSettings } from './stream-link.js';
+export { openSocket, destroySocket, probeEndpoint, closeServer } from './socket.js';
+export type { ProbeResult } from './socket.js';
+export { DEFAULT_CLOSE_TIMEOUT_MS } from '../constants.js';
