@@ -1,15 +1,13 @@
 import { addAbortListener } from 'node:events';
 import { createServer } from 'node:net';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
-import { EndpointInUseError, IoError, invalidArgError } from '@ipcez/core';
-import type { Listener } from '@ipcez/core';
+import { EndpointInUseError, IoError, ListenerCore, invalidArgError, resolveCommonOptions } from '@ipcez/core';
+import type { Listener, ResolvedCommonOptions } from '@ipcez/core';
+import { closeServer, createStreamConnection, probeEndpoint } from '@ipcez/core/stream';
 
-import { openPipeSocket } from './connect-pipe.js';
-import { destroyAndWait, osCodeOf } from './os-error.js';
-import { PipeListener } from './pipe-listener.js';
-import { resolveListenOptions } from './pipe-options.js';
-import type { PipeListenOptions, ResolvedPipeListenOptions } from './pipe-options.js';
+import { osCodeOf } from './os-error.js';
+import type { PipeListenOptions } from './pipe-options.js';
 import { isPipeSupported, unsupportedPlatform } from './platform.js';
 import { resolvePipeName } from './resolve-pipe-name.js';
 
@@ -61,11 +59,11 @@ export function listenPipe(endpoint: string, options?: PipeListenOptions): Promi
   if (typeof value !== 'string') {
     throw invalidArgError(`endpoint must be a string, got ${value === null ? 'null' : typeof value}`);
   }
-  const resolved = resolveListenOptions(options);
+  const resolved = resolveCommonOptions(options);
   return listenResolved(endpoint, resolved);
 }
 
-async function listenResolved(endpoint: string, options: ResolvedPipeListenOptions): Promise<PipeListener> {
+async function listenResolved(endpoint: string, options: ResolvedCommonOptions): Promise<Listener> {
   if (!isPipeSupported()) throw unsupportedPlatform();
   const pipeName = resolvePipeName(endpoint);
   const { signal } = options;
@@ -73,7 +71,42 @@ async function listenResolved(endpoint: string, options: ResolvedPipeListenOptio
   if (options.beforeBind !== undefined) await options.beforeBind(pipeName);
   signal?.throwIfAborted();
   const server = await bind(pipeName, signal);
-  return new PipeListener(server, pipeName, options);
+  return startListener(server, pipeName, options);
+}
+
+/**
+ * A listening named pipe: the core's listener shell over a `net.Server`. It **owns** the
+ * server (the pipe name; Windows frees it when the last server instance closes) and every
+ * connection it accepted. A server that fails after it started (the OS refuses a new pipe
+ * instance) closes the listener and is reported to its owner.
+ */
+function startListener(server: Server, pipeName: string, options: ResolvedCommonOptions): Listener {
+  const onConnection = (socket: Socket): void => {
+    core.accept(
+      createStreamConnection(socket, {
+        transport: 'pipe',
+        endpoint: pipeName,
+        maxMessageBytes: options.maxMessageBytes,
+        highWaterMark: options.highWaterMark,
+      }),
+    );
+  };
+  const onError = (error: Error): void => {
+    core.fail(new IoError(`pipe server ${pipeName} failed: ${error.message}`, { cause: error, path: pipeName }));
+  };
+  const core: ListenerCore = new ListenerCore({
+    transport: 'pipe',
+    endpoint: pipeName,
+    signal: options.signal,
+    stop: () => closeServer(server),
+    release: () => {
+      server.off('connection', onConnection);
+      server.off('error', onError);
+    },
+  });
+  server.on('connection', onConnection);
+  server.on('error', onError);
+  return core;
 }
 
 /**
@@ -82,25 +115,20 @@ async function listenResolved(endpoint: string, options: ResolvedPipeListenOptio
  * live server sees a client that connects and leaves.
  */
 async function assertNoLiveServer(pipeName: string, signal: AbortSignal | undefined): Promise<void> {
-  let probe;
-  try {
-    probe = await openPipeSocket(pipeName, signal);
-  } catch (error) {
-    if (signal?.aborted === true && error === signal.reason) throw error;
-    const code = osCodeOf(error);
-    if (code === 'ENOENT') return;
-    // The pipe exists but its security descriptor refuses us, or every instance is busy:
-    // either way a live server owns the name.
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EBUSY') {
-      throw new EndpointInUseError(pipeName, { cause: error });
-    }
-    throw new IoError(`cannot check whether a server owns ${pipeName}: ${(error as Error).message}`, {
-      cause: error,
-      path: pipeName,
-    });
+  const probe = await probeEndpoint(pipeName, signal);
+  if (probe.isLive) throw new EndpointInUseError(pipeName);
+  const { error } = probe;
+  const code = osCodeOf(error);
+  if (code === 'ENOENT') return;
+  // The pipe exists but its security descriptor refuses us, or every instance is busy:
+  // either way a live server owns the name.
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EBUSY') {
+    throw new EndpointInUseError(pipeName, { cause: error });
   }
-  await destroyAndWait(probe);
-  throw new EndpointInUseError(pipeName);
+  throw new IoError(`cannot check whether a server owns ${pipeName}: ${(error as Error).message}`, {
+    cause: error,
+    path: pipeName,
+  });
 }
 
 /** Creates the pipe (the first server instance) and resolves once it is listening. */
@@ -130,11 +158,7 @@ async function bind(pipeName: string, signal: AbortSignal | undefined): Promise<
     });
     return server;
   } catch (error) {
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-    });
+    await closeServer(server);
     if (signal?.aborted === true && error === signal.reason) throw error;
     // libuv maps ERROR_ACCESS_DENIED from CreateNamedPipe(FILE_FLAG_FIRST_PIPE_INSTANCE) to
     // EADDRINUSE: another server created the name after our check.

@@ -149,7 +149,7 @@ export class MessageConnection implements Connection {
   #handler: MessageHandler | undefined;
   #readObservers: ((messages: readonly Uint8Array[]) => void)[] = [];
   #endListeners: ((error: IpcezError) => void)[] = [];
-  #sendError: ConnectionLostError | undefined;
+  #sendError: IpcezError | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closePromise: Promise<void> | undefined;
   readonly #closed: Promise<void>;
@@ -434,7 +434,7 @@ export class MessageConnection implements Connection {
   }
 
   /** The error sends reject with once the connection ended (or `undefined` while open). */
-  get #terminalError(): ConnectionLostError | undefined {
+  get #terminalError(): IpcezError | undefined {
     return this.#state === 'closed' ? this.#sendError : undefined;
   }
 
@@ -547,7 +547,7 @@ export class MessageConnection implements Connection {
     );
   }
 
-  #rejectionAfterClose(): ConnectionLostError {
+  #rejectionAfterClose(): IpcezError {
     return this.#sendError ?? this.#lost('local-close', 'the connection is closing');
   }
 
@@ -587,9 +587,8 @@ export class MessageConnection implements Connection {
       terminal = this.#lost('local-close', undefined, error);
     }
     if (isClean || (isConnectionLost(terminal) && terminal.reason === 'local-close')) cleanEnds.add(terminal);
-    const sendError = isConnectionLost(error)
-      ? error
-      : this.#lost('local-close', `closed after an error: ${error.message}`, error);
+    // Sends reject with the error the handler gets (one error per end, on every transport).
+    const sendError = terminal;
     this.#sendError = sendError;
     const waiting = this.#waiting;
     this.#waiting = [];
