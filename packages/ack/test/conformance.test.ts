@@ -9,7 +9,7 @@ import { afterAll } from 'vitest';
 import { openSignalPair, withAcks } from '@ipcez/ack';
 import type { SignalPair } from '@ipcez/ack';
 import { describeTransportConformance } from '@ipcez/conformance';
-import type { ConnectOptions, Connection, ListenOptions, Listener, Transport } from '@ipcez/core';
+import type { ConnectOptions, Connection, IpcezError, ListenOptions, Listener, Transport } from '@ipcez/core';
 import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
 import { isLinux, isWindows, uniqueEndpoint } from './helpers.js';
@@ -39,8 +39,8 @@ class AckedListener implements Listener {
     return this.#inner.isListening;
   }
 
-  get closed(): Promise<unknown> | undefined {
-    return (this.#inner as { closed?: Promise<unknown> }).closed;
+  get closed(): Promise<IpcezError | undefined> {
+    return this.#inner.closed;
   }
 
   connectionHandler(handler: (connection: Connection) => void): void {

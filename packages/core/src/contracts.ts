@@ -147,6 +147,13 @@ export interface ListenOptions {
    * start the delivery-acknowledgement pair fresh in the order DESIGN.md requires.
    */
   readonly beforeBind?: (resolvedEndpoint: string) => void | Promise<void>;
+  /**
+   * Called once, synchronously, first when the listener starts closing — `close()`, the
+   * `signal`, or a failure after it started — before it stops accepting and releases the
+   * endpoint. Used to unlink the delivery-acknowledgement pair before the socket file goes,
+   * on every path. What it throws is reported as the listener's failure (if it had none).
+   */
+  readonly beforeClose?: () => void;
 }
 
 /**

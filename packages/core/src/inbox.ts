@@ -88,6 +88,15 @@ export class Inbox<T, E extends Error> {
     return this.#items.length - this.#head;
   }
 
+  /**
+   * The items buffered now, in order, not yet handed to a consumer (a copy).
+   *
+   * @returns the buffered items.
+   */
+  snapshot(): T[] {
+    return this.#items.slice(this.#head);
+  }
+
   /** Weight buffered (see {@link InboxOptions.weigh}). */
   get bufferedWeight(): number {
     return this.#weight;

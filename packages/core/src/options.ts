@@ -14,6 +14,8 @@ export interface ResolvedCommonOptions {
   readonly highWaterMark: number;
   /** `ListenOptions.beforeBind`, when given. */
   readonly beforeBind: ((resolvedEndpoint: string) => void | Promise<void>) | undefined;
+  /** `ListenOptions.beforeClose`, when given. */
+  readonly beforeClose: (() => void) | undefined;
 }
 
 /**
@@ -65,6 +67,10 @@ export function resolveCommonOptions(options: ConnectOptions | ListenOptions | u
   if (beforeBind !== undefined && typeof beforeBind !== 'function') {
     throw invalidArgError(`options.beforeBind must be a function, got ${describeValue(beforeBind)}`);
   }
+  const beforeClose: unknown = o.beforeClose;
+  if (beforeClose !== undefined && typeof beforeClose !== 'function') {
+    throw invalidArgError(`options.beforeClose must be a function, got ${describeValue(beforeClose)}`);
+  }
   if (o.maxMessageBytes !== undefined && typeof o.maxMessageBytes !== 'number') {
     throw invalidArgError(`options.maxMessageBytes must be a number, got ${describeValue(o.maxMessageBytes)}`);
   }
@@ -73,5 +79,6 @@ export function resolveCommonOptions(options: ConnectOptions | ListenOptions | u
     maxMessageBytes: resolveMaxMessageBytes(o.maxMessageBytes),
     highWaterMark: integerOption(o.highWaterMark, 'options.highWaterMark', 1) ?? DEFAULT_HIGH_WATER_MARK,
     beforeBind: o.beforeBind,
+    beforeClose: o.beforeClose,
   };
 }

@@ -169,7 +169,8 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
     listener = await transport.listen(endpoint, {
       ...transportOptions(detection, options),
       ...(phase === undefined ? {} : { signal: phase.signal }),
-      ...(acks === undefined ? {} : { beforeBind: acks.beforeBind }),
+      // The pair is unlinked first on every closing path (close, signal, listener failure).
+      ...(acks === undefined ? {} : { beforeBind: acks.beforeBind, beforeClose: acks.unlink }),
     });
   } catch (error) {
     // The pair exists only if beforeBind ran and the bind then failed: remove it again.
@@ -185,7 +186,6 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
     isAcked: acks !== undefined,
     beforeClose: () => {
       onAbort?.[Symbol.dispose]();
-      acks?.unlink();
     },
     afterClose: async () => {
       await acks?.close();

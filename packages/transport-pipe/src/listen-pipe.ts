@@ -98,6 +98,7 @@ function startListener(server: Server, pipeName: string, options: ResolvedCommon
     transport: 'pipe',
     endpoint: pipeName,
     signal: options.signal,
+    beforeClose: options.beforeClose,
     stop: () => closeServer(server),
     release: () => {
       server.off('connection', onConnection);

@@ -216,6 +216,7 @@ function startListener(bound: BoundSocket, target: ResolvedUnixEndpoint, options
     transport: 'unix',
     endpoint,
     signal: options.signal,
+    beforeClose: options.beforeClose,
     stop: () => closeServer(server),
     release: () => {
       server.off('connection', onConnection);

@@ -105,6 +105,7 @@ class WsAcceptor {
       transport: 'ws',
       endpoint: this.#endpoint,
       signal,
+      beforeClose: this.#resolved.beforeClose,
       stop: () => closeHttpServer(this.#server),
       // Anything left (a socket mid TLS handshake, an idle HTTP keep-alive, a refused upgrade
       // still flushing) is dropped, so close() never waits on a client.

@@ -119,6 +119,7 @@ export interface ResolvedConnectionOptions {
   readonly perMessageDeflate: boolean;
   readonly handshakeTimeoutMs: number;
   readonly signal: AbortSignal | undefined;
+  readonly beforeClose: (() => void) | undefined;
 }
 
 function checkObject(value: unknown, name: string): void {
@@ -192,6 +193,7 @@ export function resolveConnectionOptions(options: unknown): ResolvedConnectionOp
     perMessageDeflate,
     handshakeTimeoutMs,
     signal: common.signal,
+    beforeClose: common.beforeClose,
   };
 }
 

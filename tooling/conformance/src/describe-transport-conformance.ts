@@ -708,7 +708,7 @@ export function describeTransportConformance(name: string, subject: ConformanceS
       expect(failure, 'iteration must end with the listener failure').toBeDefined();
       expect(failure!.code).toBe('IPCEZ_ERR_IO');
       expect(failure!.cause).toBe(injected);
-      expect(await (listener as { closed?: Promise<unknown> }).closed).toBe(failure);
+      expect(await listener.closed).toBe(failure);
       expect(listener.isListening).toBe(false);
       expect(await atClient.ended).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
     });
@@ -716,9 +716,8 @@ export function describeTransportConformance(name: string, subject: ConformanceS
     it('a listener closed normally reports no error on its closed promise', async () => {
       const listener = await listen();
       await listener.close();
-      const { closed } = listener as { closed?: Promise<unknown> };
-      expect(closed, 'the listener has a closed promise').toBeInstanceOf(Promise);
-      expect(await closed).toBeUndefined();
+      expect(listener.closed).toBeInstanceOf(Promise);
+      expect(await listener.closed).toBeUndefined();
     });
 
     it.runIf(subject.keepaliveOptions !== undefined)(

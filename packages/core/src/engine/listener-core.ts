@@ -1,7 +1,7 @@
 import type { IpcezError } from '@ipcez/framing';
 import type { Connection, Listener, TransportKind } from '../contracts.js';
 import { describeValue } from '../describe-value.js';
-import { ConnectionLostError, invalidArgError } from '../errors.js';
+import { ConnectionLostError, IoError, invalidArgError, isIpcezError } from '../errors.js';
 import { Inbox } from '../inbox.js';
 
 /** What a transport gives the {@link ListenerCore}: its server handle's lifecycle. */
@@ -12,6 +12,8 @@ export interface ListenerCoreOptions {
   readonly endpoint: string;
   /** After it is ready, an abort closes the listener (the listener removes its abort listener on close). */
   readonly signal?: AbortSignal | undefined;
+  /** `ListenOptions.beforeClose`: called first, once, when closing starts (any path). */
+  readonly beforeClose?: (() => void) | undefined;
   /**
    * Stops accepting: called once, first in `close()`. The promise (awaited after every
    * accepted connection closed) settles when the server handle is closed; it must not reject.
@@ -28,7 +30,7 @@ const closedNormally = new WeakSet<Error>();
 
 // close() / fail(error):
 //
-//   listening --> stop accepting (stop()) and close every accepted connection, in parallel
+//   listening --> beforeClose() --> stop accepting (stop()) and close every accepted connection, in parallel
 //   --> connections closed: afterConnectionsClosed() --> server handle closed --> release()
 //   --> iteration ends (normally, or with the failure) --> `closed` resolves (undefined, or
 //   the failure) --> closed
@@ -169,6 +171,13 @@ export class ListenerCore implements Listener {
   async #close(): Promise<void> {
     const options = this.#options;
     if (this.#onAbort !== undefined) options.signal?.removeEventListener('abort', this.#onAbort);
+    try {
+      options.beforeClose?.();
+    } catch (error) {
+      this.#failure ??= isIpcezError(error)
+        ? error
+        : new IoError(`closing the listener on ${options.endpoint} failed: ${String(error)}`, { cause: error });
+    }
     const stopped = options.stop();
     await Promise.all([...this.#connections].map((connection) => connection.close()));
     this.#connections.clear();

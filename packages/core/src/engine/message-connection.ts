@@ -399,13 +399,17 @@ export class MessageConnection implements Connection {
   /**
    * Decorator seam: `observer` sees every read batch (the whole messages one read from the
    * transport completed) before any of them is delivered or buffered, whether or not a
-   * consumer exists. It may destroy the connection (nothing of the batch is delivered then);
+   * consumer exists. Messages already read and still buffered when it is attached are
+   * passed to it at once, as one batch. It may destroy the connection (nothing of the batch is delivered then);
    * what it throws propagates like a handler's.
    *
    * @param observer - called with each batch, in order.
    * @returns a disposable that removes the observer.
    */
   observeReads(observer: (messages: readonly Uint8Array[]) => void): Disposable {
+    // Messages read before the decorator was attached (e.g. while a client opened its ack
+    // signals) and still buffered were read all the same: the observer sees them now, as one batch.
+    if (this.#state !== 'closed' && this.#inbox.size > 0) observer(this.#inbox.snapshot());
     this.#readObservers = [...this.#readObservers, observer];
     return once(() => {
       this.#readObservers = this.#readObservers.filter((o) => o !== observer);
