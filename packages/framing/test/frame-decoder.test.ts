@@ -490,3 +490,48 @@ describe('FrameDecoder allocate option', () => {
     );
   });
 });
+
+describe('FrameDecoder control headers', () => {
+  it('hands top-bit headers to the control handler, whole or split across chunks, between data frames', () => {
+    const controls: number[] = [];
+    const decoder = new FrameDecoder({ maxMessageBytes: 16 });
+    decoder.setControlHandler((h) => controls.push(h));
+    const stream = concat([
+      header(0x81000002),
+      streamOf([Uint8Array.of(1, 2)]),
+      header(0x83000007),
+      streamOf([Uint8Array.of(3)]),
+    ]);
+    for (const cut of [0, 1, 2, 3, 4, 5, 9, 11, 13, stream.length]) {
+      controls.length = 0;
+      const d = new FrameDecoder({ maxMessageBytes: 16 });
+      d.setControlHandler((h) => controls.push(h));
+      const messages = cutAt(stream, [cut]).flatMap((chunk) => d.push(chunk));
+      expect(messages.map((m) => Array.from(m))).toEqual([[1, 2], [3]]);
+      expect(controls).toEqual([0x81000002, 0x83000007]);
+    }
+    expect(decoder.push(header(0x80000000))).toEqual([]);
+    decoder.setControlHandler(undefined);
+    expect(() => decoder.push(header(0x80000000))).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE' }) as Error,
+    );
+  });
+
+  it('fails for good with what the control handler throws', () => {
+    const decoder = new FrameDecoder();
+    const failure = new Error('reserved control type');
+    decoder.setControlHandler(() => {
+      throw failure;
+    });
+    expect(() => decoder.push(header(0x8f000000))).toThrow(failure);
+    expect(() => decoder.push(Uint8Array.of(0, 0, 0, 0))).toThrow(failure);
+  });
+
+  it('rejects a control handler that is not a function', () => {
+    expect(() => {
+      new FrameDecoder().setControlHandler(42 as unknown as () => void);
+    }).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,12 +105,12 @@ async function startPeer(args: string[]): Promise<{ child: ChildProcess; line: s
 }
 
 /** The listening OS server handle (net, http) behind an endpoint, to make it fail on purpose. */
-function listeningHandle(endpoint: string): import('node:events').EventEmitter {
+function listeningHandle(endpoint: string): EventEmitter {
   const handles = (process as unknown as { _getActiveHandles: () => unknown[] })._getActiveHandles();
   const port = endpoint.startsWith('ws') ? Number(new URL(endpoint).port) : undefined;
   const dirOf = endpoint.slice(0, endpoint.lastIndexOf('/') + 1);
   for (const handle of handles) {
-    const server = handle as { address?: () => unknown; listening?: boolean } & import('node:events').EventEmitter;
+    const server = handle as { address?: () => unknown; listening?: boolean } & EventEmitter;
     if (typeof server.address !== 'function' || server.listening !== true) continue;
     const address = server.address();
     if (

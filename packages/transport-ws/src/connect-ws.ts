@@ -168,10 +168,9 @@ function openClient(
     const onError = (error: Error): void => {
       // ws reports its handshakeTimeout as a plain Error with this message.
       failure ??= /handshake has timed out/i.test(error.message)
-        ? new WsError(
-            `WebSocket handshake with ${href} did not complete within ${resolved.handshakeTimeoutMs} ms`,
-            { cause: error },
-          )
+        ? new WsError(`WebSocket handshake with ${href} did not complete within ${resolved.handshakeTimeoutMs} ms`, {
+            cause: error,
+          })
         : handshakeError(href, error);
     };
     const onClose = (): void => {

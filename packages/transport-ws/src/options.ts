@@ -1,4 +1,10 @@
-import { DEFAULT_CLOSE_TIMEOUT_MS, describeValue as describe, integerOption, invalidArgError, resolveCommonOptions } from '@ipcez/core';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  describeValue as describe,
+  integerOption,
+  invalidArgError,
+  resolveCommonOptions,
+} from '@ipcez/core';
 import type { ConnectOptions, ListenOptions } from '@ipcez/core';
 
 /** PEM text or DER/PEM bytes: one item or a list. */

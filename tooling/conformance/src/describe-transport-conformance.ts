@@ -659,7 +659,7 @@ export function describeTransportConformance(name: string, subject: ConformanceS
         for (let i = 0; i < count; i++) void client.send(pattern(64 * 1024, i)).catch(() => undefined);
         // Nobody consumes on the server: its inbox fills and pauses reading.
         await sleep(100);
-        expect(server.pauseReading, 'the connection offers pauseReading').toBeTypeOf('function');
+        expect(typeof server.pauseReading, 'the connection offers pauseReading').toBe('function');
         server.pauseReading?.();
         // The consumer drains the inbox (its reason is released); the user's pause must hold.
         const atServer = new Collector(server);
@@ -723,7 +723,7 @@ export function describeTransportConformance(name: string, subject: ConformanceS
     it.runIf(subject.keepaliveOptions !== undefined)(
       'keepalive does not kill a healthy connection whose reader is paused',
       async () => {
-        const { client, server } = await pair(subject.keepaliveOptions as ListenOptions, subject.keepaliveOptions);
+        const { client, server } = await pair(subject.keepaliveOptions, subject.keepaliveOptions);
         client.pauseReading?.();
         server.pauseReading?.();
         await sleep(600);

@@ -132,7 +132,8 @@ export class ListenerCore implements Listener {
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when not a function or a consumer is already set.
    */
   connectionHandler(handler: (connection: Connection) => void): void {
-    if (typeof handler !== 'function') throw invalidArgError(`handler must be a function, got ${describeValue(handler)}`);
+    if (typeof handler !== 'function')
+      throw invalidArgError(`handler must be a function, got ${describeValue(handler)}`);
     this.#inbox.setHandler((result) => {
       if (result.ok) handler(result.value);
     });

@@ -267,7 +267,8 @@ export class MessageConnection implements Connection {
         throw invalidArgError(`options.signal must be an AbortSignal, got ${describeValue(signal)}`);
       }
       const given: unknown = options.wait ?? true;
-      if (typeof given !== 'boolean') throw invalidArgError(`options.wait must be a boolean, got ${describeValue(given)}`);
+      if (typeof given !== 'boolean')
+        throw invalidArgError(`options.wait must be a boolean, got ${describeValue(given)}`);
       wait = given;
     }
     if (this.#state !== 'open') return Promise.reject(this.#rejectionAfterClose());
@@ -313,7 +314,8 @@ export class MessageConnection implements Connection {
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when not a function or a consumer is already set.
    */
   messageHandler(handler: MessageHandler): void {
-    if (typeof handler !== 'function') throw invalidArgError(`handler must be a function, got ${describeValue(handler)}`);
+    if (typeof handler !== 'function')
+      throw invalidArgError(`handler must be a function, got ${describeValue(handler)}`);
     if (this.#inbox.hasConsumer) {
       throw invalidArgError('this connection already has a consumer: set one handler or iterate once, not both');
     }
@@ -491,7 +493,7 @@ export class MessageConnection implements Connection {
    */
   queueControl(header: number, merge?: (queued: number) => number | undefined): void {
     const link = this.#link;
-    if (link.queueControl === undefined) throw invalidArgError('this connection\'s link carries no control headers');
+    if (link.queueControl === undefined) throw invalidArgError("this connection's link carries no control headers");
     if (this.#state === 'closed') return;
     link.queueControl(header, merge);
   }
@@ -507,15 +509,16 @@ export class MessageConnection implements Connection {
    */
   setControlHandler(handler: ((header: number) => void) | undefined): void {
     const link = this.#link;
-    if (link.setControlHandler === undefined) throw invalidArgError('this connection\'s link carries no control headers');
+    if (link.setControlHandler === undefined)
+      throw invalidArgError("this connection's link carries no control headers");
     link.setControlHandler(handler);
   }
 
   #receive(messages: readonly Uint8Array[]): void {
     if (this.#state === 'closed') return;
     const observers = this.#readObservers;
-    for (let i = 0; i < observers.length; i++) {
-      observers[i]!(messages);
+    for (const observer of observers) {
+      observer(messages);
       if (this.#isClosed()) return;
     }
     const inbox = this.#inbox;

@@ -68,7 +68,7 @@ export function createStreamConnection(duplex: Duplex, options: StreamConnection
   }
   const frameTimeoutMs = integerOption(options.frameTimeoutMs, 'frameTimeoutMs', 1);
   const link = new StreamLink(duplex, {
-    endpoint: String(options.endpoint),
+    endpoint: options.endpoint,
     maxMessageBytes: resolveMaxMessageBytes(options.maxMessageBytes),
     ...(frameTimeoutMs === undefined ? {} : { frameTimeoutMs }),
   });

@@ -165,7 +165,11 @@ export class StreamLink implements Link {
     if (this.#duplex.destroyed) {
       // Already gone before we got it: report it now (no event may follow).
       this.#report(this.#lost('peer-closed', 'the stream was already destroyed'), false);
-      if (this.#duplex.closed) queueMicrotask(() => this.#finalize());
+      if (this.#duplex.closed) {
+        queueMicrotask(() => {
+          this.#finalize();
+        });
+      }
     }
   }
 

@@ -161,7 +161,11 @@ describe('limits hold while closing (issue 9)', () => {
       handedToOs += chunk.length;
       const drained = await Promise.race([
         once(serverSide, 'drain').then(() => true),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 200)),
+        new Promise<boolean>((resolve) => {
+          setTimeout(() => {
+            resolve(false);
+          }, 200);
+        }),
       ]);
       if (!drained) break;
     }
