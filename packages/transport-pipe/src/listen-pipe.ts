@@ -1,10 +1,9 @@
-import { addAbortListener } from 'node:events';
 import { createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
+import type { Server } from 'node:net';
 
-import { EndpointInUseError, IoError, ListenerCore, invalidArgError, resolveCommonOptions } from '@ipcez/core';
+import { EndpointInUseError, IoError, invalidArgError, resolveCommonOptions } from '@ipcez/core';
 import type { Listener, ResolvedCommonOptions } from '@ipcez/core';
-import { closeServer, createStreamConnection, probeEndpoint } from '@ipcez/core/stream';
+import { closeServer, listenServer, probeEndpoint, startStreamListener } from '@ipcez/core/stream';
 
 import { osCodeOf } from './os-error.js';
 import type { PipeListenOptions } from './pipe-options.js';
@@ -75,39 +74,22 @@ async function listenResolved(endpoint: string, options: ResolvedCommonOptions):
 }
 
 /**
- * A listening named pipe: the core's listener shell over a `net.Server`. It **owns** the
+ * A listening named pipe: the core's stream listener over the `net.Server`. It **owns** the
  * server (the pipe name; Windows frees it when the last server instance closes) and every
  * connection it accepted. A server that fails after it started (the OS refuses a new pipe
  * instance) closes the listener and is reported to its owner.
  */
 function startListener(server: Server, pipeName: string, options: ResolvedCommonOptions): Listener {
-  const onConnection = (socket: Socket): void => {
-    core.accept(
-      createStreamConnection(socket, {
-        transport: 'pipe',
-        endpoint: pipeName,
-        maxMessageBytes: options.maxMessageBytes,
-        highWaterMark: options.highWaterMark,
-      }),
-    );
-  };
-  const onError = (error: Error): void => {
-    core.fail(new IoError(`pipe server ${pipeName} failed: ${error.message}`, { cause: error, path: pipeName }));
-  };
-  const core: ListenerCore = new ListenerCore({
+  return startStreamListener(server, {
     transport: 'pipe',
     endpoint: pipeName,
     signal: options.signal,
     beforeClose: options.beforeClose,
-    stop: () => closeServer(server),
-    release: () => {
-      server.off('connection', onConnection);
-      server.off('error', onError);
-    },
+    maxMessageBytes: options.maxMessageBytes,
+    highWaterMark: options.highWaterMark,
+    failure: (error) =>
+      new IoError(`pipe server ${pipeName} failed: ${error.message}`, { cause: error, path: pipeName }),
   });
-  server.on('connection', onConnection);
-  server.on('error', onError);
-  return core;
 }
 
 /**
@@ -135,28 +117,8 @@ async function assertNoLiveServer(pipeName: string, signal: AbortSignal | undefi
 /** Creates the pipe (the first server instance) and resolves once it is listening. */
 async function bind(pipeName: string, signal: AbortSignal | undefined): Promise<Server> {
   const server = createServer();
-  let abortListener: Disposable | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        server.off('listening', onListening);
-        reject(error);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        resolve();
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      if (signal !== undefined) {
-        abortListener = addAbortListener(signal, () => {
-          server.off('error', onError);
-          server.off('listening', onListening);
-          reject(signal.reason as Error);
-        });
-      }
-      server.listen({ path: pipeName });
-    });
+    await listenServer(server, pipeName, signal);
     return server;
   } catch (error) {
     await closeServer(server);
@@ -165,7 +127,5 @@ async function bind(pipeName: string, signal: AbortSignal | undefined): Promise<
     // EADDRINUSE: another server created the name after our check.
     if (osCodeOf(error) === 'EADDRINUSE') throw new EndpointInUseError(pipeName, { cause: error });
     throw new IoError(`cannot listen on ${pipeName}: ${(error as Error).message}`, { cause: error, path: pipeName });
-  } finally {
-    abortListener?.[Symbol.dispose]();
   }
 }

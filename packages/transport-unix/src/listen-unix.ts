@@ -6,12 +6,11 @@ import type { Listener, ListenOptions, ResolvedCommonOptions } from '@ipcez/core
 import {
   EndpointInUseError,
   InvalidEndpointError,
-  ListenerCore,
   UnsupportedPlatformError,
   invalidArgError,
   resolveCommonOptions,
 } from '@ipcez/core';
-import { closeServer, createStreamConnection, probeEndpoint } from '@ipcez/core/stream';
+import { listenServer, probeEndpoint, startStreamListener } from '@ipcez/core/stream';
 import { ioError } from './os-error.js';
 import { resolveUnixEndpoint, sunPathBytes } from './resolve-unix-endpoint.js';
 import type { ResolvedUnixEndpoint } from './resolve-unix-endpoint.js';
@@ -75,23 +74,6 @@ async function clearPath(target: ResolvedUnixEndpoint): Promise<void> {
   }
 }
 
-/** Binds `server` to `address`; resolves when listening, rejects with the OS error. */
-function bindServer(server: net.Server, address: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(address);
-  });
-}
-
 // Creating the socket file with mode 0600 and no window where it is wider:
 //
 // bind(2) creates the file with 0777 & ~umask, and Node has no option to pass a mode. Two
@@ -120,7 +102,7 @@ interface BoundSocket {
 
 async function bindPrivately(target: ResolvedUnixEndpoint, server: net.Server): Promise<BoundSocket> {
   if (target.isAbstract) {
-    await bindServer(server, target.address).catch((error: unknown) => {
+    await listenServer(server, target.address, undefined).catch((error: unknown) => {
       if ((error as { code?: unknown }).code === 'EADDRINUSE')
         throw new EndpointInUseError(target.endpoint, { cause: error });
       throw ioError('listening on', target.endpoint, error);
@@ -142,7 +124,7 @@ async function bindPrivately(target: ResolvedUnixEndpoint, server: net.Server): 
   const privateFile = path.posix.join(privateDir, 's');
   try {
     try {
-      await bindServer(server, privateFile);
+      await listenServer(server, privateFile, undefined);
       fs.chmodSync(privateFile, 0o600);
     } catch (error) {
       throw ioError('listening on', target.endpoint, error);
@@ -173,7 +155,7 @@ async function bindWithUmask(target: ResolvedUnixEndpoint, server: net.Server): 
   try {
     // server.listen(path) binds synchronously in this call (outside cluster workers), so
     // the umask is in force for exactly the bind(2) that creates the file.
-    bound = bindServer(server, target.address);
+    bound = listenServer(server, target.address, undefined);
   } finally {
     process.umask(previous);
   }
@@ -189,38 +171,22 @@ async function bindWithUmask(target: ResolvedUnixEndpoint, server: net.Server): 
 }
 
 /**
- * A Unix domain socket listener: the core's listener shell over a `net.Server`. It **owns**
- * its server handle, its socket file (removed on close if it is still the one it created)
- * and every connection it accepted (closed on close).
+ * A Unix domain socket listener: the core's stream listener over the bound `net.Server`. It
+ * **owns** its server handle, its socket file (removed on close if it is still the one it
+ * created) and every connection it accepted (closed on close).
  */
 function startListener(bound: BoundSocket, target: ResolvedUnixEndpoint, options: ResolvedCommonOptions): Listener {
-  const { server, identity } = bound;
-  const endpoint = target.endpoint;
-  const onConnection = (socket: net.Socket): void => {
-    core.accept(
-      createStreamConnection(socket, {
-        transport: 'unix',
-        endpoint,
-        maxMessageBytes: options.maxMessageBytes,
-        highWaterMark: options.highWaterMark,
-      }),
-    );
-  };
-  const onError = (error: Error): void => {
-    // A failure after listening (EMFILE on accept ...): the listener's owner hears of it.
-    core.fail(ioError('accepting on', endpoint, error));
-  };
-  // close(): stop accepting → close every accepted connection (each bounded by its close
-  // timeout) → the server handle closed → remove the socket file if it is still ours.
-  const core: ListenerCore = new ListenerCore({
+  const { identity } = bound;
+  return startStreamListener(bound.server, {
     transport: 'unix',
-    endpoint,
+    endpoint: target.endpoint,
     signal: options.signal,
     beforeClose: options.beforeClose,
-    stop: () => closeServer(server),
+    maxMessageBytes: options.maxMessageBytes,
+    highWaterMark: options.highWaterMark,
+    failure: (error) => ioError('accepting on', target.endpoint, error),
+    // Last in close(): remove the socket file if it is still ours.
     release: () => {
-      server.off('connection', onConnection);
-      server.off('error', onError);
       if (identity === undefined) return;
       try {
         const stats = lstatOrUndefined(target.address);
@@ -230,9 +196,6 @@ function startListener(bound: BoundSocket, target: ResolvedUnixEndpoint, options
       }
     },
   });
-  server.on('connection', onConnection);
-  server.on('error', onError);
-  return core;
 }
 
 /**

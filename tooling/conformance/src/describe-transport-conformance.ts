@@ -247,6 +247,28 @@ export function describeTransportConformance(name: string, subject: ConformanceS
       return { listener, client, server };
     }
 
+    /**
+     * Starts the "peer killed mid-frame" child against a fresh listener and waits until it
+     * wrote its whole message and the partial frame; returns it and the accepted connection.
+     */
+    async function startPartialFramePeer(): Promise<{ child: ChildProcess; server: Connection }> {
+      const listener = await listen();
+      const acceptor = new Acceptor(listener);
+      const child = spawn(process.execPath, ['--input-type=module', '-e', peer.script, listener.endpoint], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      const server = await acceptor.next();
+      connections.push(server);
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      for await (const chunk of child.stdout) {
+        out += chunk as string;
+        if (out.includes('ready')) break;
+      }
+      return { child, server };
+    }
+
     /** Echoes every message back on `connection`. */
     function echo(connection: Connection): void {
       connection.messageHandler((result) => {
@@ -376,21 +398,8 @@ export function describeTransportConformance(name: string, subject: ConformanceS
     it(
       'reports a peer process killed mid-frame as one ConnectionLostError, with nothing partial delivered',
       async () => {
-        const listener = await listen();
-        const acceptor = new Acceptor(listener);
-        const child = spawn(process.execPath, ['--input-type=module', '-e', peer.script, listener.endpoint], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        children.push(child);
-        const server = await acceptor.next();
-        connections.push(server);
+        const { child, server } = await startPartialFramePeer();
         const atServer = new Collector(server);
-        let out = '';
-        child.stdout.setEncoding('utf8');
-        for await (const chunk of child.stdout) {
-          out += chunk as string;
-          if (out.includes('ready')) break;
-        }
         await atServer.until(1);
         child.kill('SIGKILL');
         const error = await atServer.ended;
@@ -576,20 +585,7 @@ export function describeTransportConformance(name: string, subject: ConformanceS
     it(
       'truncated stream: async iteration throws ConnectionLostError when the peer dies inside a message',
       async () => {
-        const listener = await listen();
-        const acceptor = new Acceptor(listener);
-        const child = spawn(process.execPath, ['--input-type=module', '-e', peer.script, listener.endpoint], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        children.push(child);
-        const server = await acceptor.next();
-        connections.push(server);
-        let out = '';
-        child.stdout.setEncoding('utf8');
-        for await (const chunk of child.stdout) {
-          out += chunk as string;
-          if (out.includes('ready')) break;
-        }
+        const { child, server } = await startPartialFramePeer();
         const got: string[] = [];
         const iterating = (async () => {
           for await (const message of server) {

@@ -17,34 +17,44 @@ import net from 'node:net';
 export async function openSocket(address: string, signal: AbortSignal | undefined): Promise<net.Socket> {
   signal?.throwIfAborted();
   const socket = net.connect({ path: address });
-  let abort: Disposable | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        socket.off('connect', onConnect);
-        reject(error);
-      };
-      const onConnect = (): void => {
-        socket.off('error', onError);
-        resolve();
-      };
-      socket.once('connect', onConnect);
-      socket.once('error', onError);
-      if (signal !== undefined) {
-        abort = addAbortListener(signal, () => {
-          socket.off('connect', onConnect);
-          socket.off('error', onError);
-          reject(signal.reason as Error);
-        });
-      }
-    });
+    await settled(socket, 'connect', signal);
     return socket;
   } catch (error) {
     await destroySocket(socket);
     throw error;
-  } finally {
-    abort?.[Symbol.dispose]();
   }
+}
+
+/**
+ * Resolves on `emitter`'s `event`; rejects with its first `'error'`, or with `signal.reason`
+ * when the signal aborts first. Every listener it added is removed when it settles.
+ */
+function settled(emitter: net.Socket | net.Server, event: string, signal: AbortSignal | undefined): Promise<void> {
+  let abort: Disposable | undefined;
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      emitter.off(event, onEvent);
+      emitter.off('error', onError);
+      abort?.[Symbol.dispose]();
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onEvent = (): void => {
+      cleanup();
+      resolve();
+    };
+    emitter.once(event, onEvent);
+    emitter.once('error', onError);
+    if (signal !== undefined) {
+      abort = addAbortListener(signal, () => {
+        cleanup();
+        reject(signal.reason as Error);
+      });
+    }
+  });
 }
 
 /**
@@ -111,4 +121,26 @@ export function closeServer(server: net.Server): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * Binds a `net.Server` to a socket path or pipe name and resolves once it is listening;
+ * rejects with the OS error, or with `signal.reason` when the signal aborts first (the
+ * caller closes the server then).
+ *
+ * @param server - the server.
+ * @param address - socket path or pipe name.
+ * @param signal - aborts the wait.
+ * @returns resolves once listening.
+ * @example
+ * ```ts
+ * await listenServer(server, '/tmp/app.sock', undefined);
+ * ```
+ */
+export async function listenServer(server: net.Server, address: string, signal: AbortSignal | undefined): Promise<void> {
+  const listening = settled(server, 'listening', signal);
+  // Synchronously here: the Unix listener relies on the bind happening inside this call
+  // (it sets the umask around it).
+  server.listen({ path: address });
+  await listening;
 }
