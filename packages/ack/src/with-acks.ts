@@ -44,6 +44,14 @@ function isEngine(value: Connection): value is Engine {
   return typeof candidate.observeReads === 'function';
 }
 
+/** A send waiting for its turn on a binary (Windows) pair. */
+interface SerialSend {
+  readonly message: Uint8Array;
+  readonly options: SendOptions;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 // Send, with acks on (the ack README, "Order"):
 //
 //   signalReady() --> engine.send(frame) --> waitAcked(ackTimeoutMs)
@@ -66,8 +74,10 @@ class AckedConnection implements Connection {
   readonly #lifetime = new AbortController();
   // Windows events are binary: with several of this connection's sends waiting, acks posted
   // back to back would collapse into one and the rest would time out. There, this
-  // connection keeps one send in its ready/write/ack cycle at a time.
-  #chain: Promise<unknown> = Promise.resolve();
+  // connection keeps one send in its ready/write/ack cycle at a time; the others queue here,
+  // in order, until close()/destroy() hands them all to the engine at once.
+  #serial: SerialSend[] = [];
+  #isCycling = false;
   #closing: Promise<void> | undefined;
 
   constructor(engine: Engine, pair: SignalPair, ackTimeoutMs: number, ownsPair: boolean) {
@@ -120,9 +130,34 @@ class AckedConnection implements Connection {
       (options.wait === false && engine.bufferedAmount >= engine.highWaterMark);
     if (isRefused) return engine.send(message, options);
     if (this.#pair.isCounting) return this.#cycle(message, options);
-    const next = this.#chain.then(() => this.#cycle(message, options));
-    this.#chain = next.catch(() => undefined);
-    return next;
+    return new Promise<void>((resolve, reject) => {
+      this.#serial.push({ message, options, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Starts the next queued send's cycle once the previous one settled (binary pairs). */
+  #pump(): void {
+    if (this.#isCycling) return;
+    const next = this.#serial.shift();
+    if (next === undefined) return;
+    this.#isCycling = true;
+    void this.#cycle(next.message, next.options)
+      .then(next.resolve, next.reject)
+      .finally(() => {
+        this.#isCycling = false;
+        this.#pump();
+      });
+  }
+
+  /**
+   * Closing: every send accepted so far goes to the engine now, so the close flushes it like
+   * any other; their ack waits end with the close.
+   */
+  #startQueued(): void {
+    for (const queued of this.#serial.splice(0)) {
+      this.#cycle(queued.message, queued.options).then(queued.resolve, queued.reject);
+    }
   }
 
   async #cycle(message: Uint8Array, options: SendOptions): Promise<void> {
@@ -196,6 +231,7 @@ class AckedConnection implements Connection {
   }
 
   async #close(): Promise<void> {
+    this.#startQueued();
     try {
       await this.#engine.close();
     } finally {
@@ -213,6 +249,7 @@ class AckedConnection implements Connection {
   destroy(error?: IpcezError): void {
     this.#engine.destroy(error);
     this.#end(error);
+    this.#startQueued();
     // SignalPair.close() settles without rejecting; nothing waits for it here.
     if (this.#ownsPair) void this.#pair.close();
   }
