@@ -129,6 +129,20 @@ describe('MessageConnection decorator seam', () => {
     expect(await collector.ended).toMatchObject({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE' });
   });
 
+  it('a decoder failure that is not a protocol error ends the connection as an IoError, not a FrameTooLargeError', async () => {
+    const { b, p } = rig();
+    const collector = new Collector(b);
+    const bug = new RangeError('Array buffer allocation failed (simulated)');
+    b.setControlHandler(() => {
+      throw bug;
+    });
+    p.a.write(header(0x83000001));
+    const error = await collector.ended;
+    expect(error).toBeInstanceOf(IoError);
+    expect(error).toMatchObject({ code: 'IPCEZ_ERR_IO' });
+    expect((error as { cause?: unknown }).cause).toBe(bug);
+  });
+
   it('holdSends keeps sends queued in order until released; close() drops the holds and flushes', async () => {
     const { a, b } = rig();
     const collector = new Collector(b);
