@@ -392,7 +392,9 @@ export function describeTransportConformance(name: string, subject: ConformanceS
         await Promise.all(
           clients.map(async (client, id) => {
             const at = new Collector(client);
-            for (let i = 0; i < 50; i++) void client.send(text(`${id}:${i}`));
+            // The echoes are the point here, not the send results (on a Windows acked wrapper, 24
+            // connections share one binary event per endpoint and some acks collapse).
+            for (let i = 0; i < 50; i++) client.send(text(`${id}:${i}`)).catch(() => undefined);
             await at.until(50);
             expect(at.messages.map(str)).toEqual(Array.from({ length: 50 }, (_, i) => `${id}:${i}`));
           }),
