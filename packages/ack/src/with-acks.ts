@@ -24,7 +24,7 @@ export interface WithAcksOptions {
 }
 
 /**
- * How long a send waits for "data acked" by default: 5 s (DESIGN.md).
+ * How long a send waits for "data acked" by default: 5 s.
  * @example
  * ```ts
  * withAcks(connection, pair, { ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS * 2 });
@@ -260,7 +260,7 @@ class AckedConnection implements Connection {
 }
 
 /**
- * Turns acknowledgement on for a framed connection (DESIGN.md "Delivery acknowledgement").
+ * Turns acknowledgement on for a framed connection (see the README, "Delivery acknowledgement").
  *
  * - `send` posts "data ready", writes the frame, then waits up to `ackTimeoutMs` for "data
  *   acked": it resolves when acked, or rejects with `RecipientAckTimeoutError` (the bytes were

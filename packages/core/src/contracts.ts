@@ -144,7 +144,7 @@ export interface ListenOptions {
    * Called once the endpoint is known to be free (no live server answers it, a stale socket
    * file was removed) and just before binding, with the resolved endpoint. The listen waits
    * for it; if it throws, nothing is bound and `listen` rejects with that error. Used to
-   * start the delivery-acknowledgement pair fresh in the order DESIGN.md requires.
+   * start the delivery-acknowledgement pair fresh in the order the `@ipcez/ack` README gives.
    */
   readonly beforeBind?: (resolvedEndpoint: string) => void | Promise<void>;
   /**

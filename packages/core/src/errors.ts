@@ -406,7 +406,7 @@ export function isIpcezError(value: unknown, code?: IpcezErrorCode): value is Ip
 
 /**
  * A programmer error (bad argument or option): a `TypeError` or `RangeError` with
- * `code: 'IPCEZ_ERR_INVALID_ARG'`, thrown synchronously (STYLE.md §4).
+ * `code: 'IPCEZ_ERR_INVALID_ARG'`, thrown synchronously.
  *
  * @param message - names the argument, the value and what is allowed.
  * @param kind - `'type'` (the default) for a wrong type, `'range'` for a value out of range.

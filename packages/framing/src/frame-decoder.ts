@@ -19,7 +19,7 @@ export interface FrameDecoderOptions {
   readonly allocate?: (length: number) => Uint8Array;
 }
 
-// States of the decoder (STYLE.md §8: named states, return as soon as too few bytes):
+// States of the decoder (named states; return as soon as too few bytes are buffered):
 //
 //   header --(4 header bytes, length <= limit)--> body --(length bytes)--> header
 //      \--(length > limit)--> failed (sticky)

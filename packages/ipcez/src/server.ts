@@ -115,7 +115,7 @@ export class IpcezServer implements Server {
   }
 
   async #close(): Promise<void> {
-    // Order (DESIGN.md "Delivery acknowledgement"): unlink the signal pair first, then close
+    // Order (the ack README): unlink the signal pair first, then close
     // the listener (which removes its socket file only if it is still the one it made).
     try {
       this.#hooks.beforeClose?.();

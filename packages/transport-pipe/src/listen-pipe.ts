@@ -14,7 +14,7 @@ import { resolvePipeName } from './resolve-pipe-name.js';
  * Listens on a Windows named pipe; each client that connects becomes a framed-message
  * `Connection` of the returned `Listener`. Any number of clients at once.
  *
- * Order (DESIGN.md "Delivery acknowledgement"): first make sure no live server answers the
+ * Order (as `@ipcez/ack` requires): first make sure no live server answers the
  * name (a client connect; if one answers, `EndpointInUseError` and nothing is touched), then
  * await `options.beforeBind(pipeName)`, then create the pipe.
  *

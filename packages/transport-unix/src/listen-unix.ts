@@ -201,7 +201,7 @@ function startListener(bound: BoundSocket, target: ResolvedUnixEndpoint, options
 /**
  * Listens on a Unix domain socket.
  *
- * Order (DESIGN.md "Local endpoints" and "Delivery acknowledgement"): resolve the endpoint
+ * Order (the README, and `@ipcez/ack` for the signals): resolve the endpoint
  * and check its length → make sure no live server answers it (else `EndpointInUseError`,
  * touching nothing) and remove a stale socket file → await `options.beforeBind(endpoint)` →
  * bind, creating the socket file with mode 0600 without any moment where it is wider.
