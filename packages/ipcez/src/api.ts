@@ -137,7 +137,7 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
  * Listens on an endpoint, choosing the transport like {@link connect}. A `ws://host:port/path`
  * endpoint serves WebSocket (port 0 picks a free port; `server.endpoint` reports it).
  *
- * On local transports with acks on (the default) the order of DESIGN.md is kept: make sure
+ * On local transports with acks on (the default) the order the `@ipcez/ack` README gives is kept: make sure
  * no live server answers (else `EndpointInUseError`, touching nothing), start the signal
  * pair fresh, then bind; `close()` unlinks the pair first, then removes the socket file.
  *

@@ -137,7 +137,11 @@ export function closeServer(server: net.Server): Promise<void> {
  * await listenServer(server, '/tmp/app.sock', undefined);
  * ```
  */
-export async function listenServer(server: net.Server, address: string, signal: AbortSignal | undefined): Promise<void> {
+export async function listenServer(
+  server: net.Server,
+  address: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const listening = settled(server, 'listening', signal);
   // Synchronously here: the Unix listener relies on the bind happening inside this call
   // (it sets the umask around it).
