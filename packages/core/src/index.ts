@@ -16,6 +16,7 @@ export {
   invalidArgError,
 } from './errors.js';
 export type { IpcezErrorCode, IoErrorOptions, ConnectionLostReason } from './errors.js';
+export { ReconnectFailedError, SendTimeoutError } from './reconnect-errors.js';
 export { DEFAULT_HIGH_WATER_MARK } from './contracts.js';
 export type {
   TransportKind,
