@@ -96,12 +96,16 @@ function resolveReconnect(value: number | ReconnectOptions | undefined): {
   retry: NonNullable<ReturnType<typeof resolveRetry>>;
   sendTimeoutMs: number;
 } {
-  if (value !== undefined && typeof value !== 'number' && (typeof value !== 'object' || value === null)) {
+  const raw: unknown = value; // callers without types may pass anything
+  if (raw !== undefined && typeof raw !== 'number' && (typeof raw !== 'object' || raw === null)) {
     throw invalidArgError(`reconnect must be a number of attempts or ReconnectOptions, got ${typeof value}`);
   }
   const { sendTimeoutMs = DEFAULT_SEND_TIMEOUT_MS, ...rest } = typeof value === 'object' ? value : {};
   if (typeof sendTimeoutMs !== 'number' || !Number.isFinite(sendTimeoutMs) || sendTimeoutMs <= 0) {
-    throw invalidArgError(`reconnect.sendTimeoutMs must be a positive number of ms, got ${String(sendTimeoutMs)}`, 'range');
+    throw invalidArgError(
+      `reconnect.sendTimeoutMs must be a positive number of ms, got ${String(sendTimeoutMs)}`,
+      'range',
+    );
   }
   const retry = resolveRetry(typeof value === 'number' ? value : { ...rest, attempts: rest.attempts ?? 10 });
   if (retry === undefined) throw invalidArgError('reconnect.attempts must be at least 1', 'range');

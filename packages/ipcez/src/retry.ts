@@ -49,16 +49,32 @@ function check(name: string, value: unknown, ok: (v: number) => boolean, what: s
 export function resolveRetry(value: number | RetryOptions | undefined): ResolvedRetry | undefined {
   if (value === undefined || value === 0) return undefined;
   if (typeof value === 'number') return resolveRetry({ attempts: value });
-  if (typeof value !== 'object' || value === null) {
-    throw invalidArgError(`retry must be a number of attempts or { attempts, minDelayMs, maxDelayMs, factor }, got ${typeof value}`);
+  const raw: unknown = value; // callers without types may pass anything
+  if (typeof raw !== 'object' || raw === null) {
+    throw invalidArgError(
+      `retry must be a number of attempts or { attempts, minDelayMs, maxDelayMs, factor }, got ${typeof value}`,
+    );
   }
   const known = new Set(['attempts', 'minDelayMs', 'maxDelayMs', 'factor', 'withinMs']);
   const unknown = Object.keys(value).filter((key) => !known.has(key));
   if (unknown.length > 0) throw invalidArgError(`retry: unknown option(s) ${unknown.join(', ')}`);
-  const resolved: ResolvedRetry = { ...DEFAULTS, ...Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) };
-  check('retry.attempts', resolved.attempts, (v) => v >= 0 && (Number.isInteger(v) || v === Infinity), 'a non-negative integer or Infinity');
+  const resolved: ResolvedRetry = {
+    ...DEFAULTS,
+    ...Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)),
+  };
+  check(
+    'retry.attempts',
+    resolved.attempts,
+    (v) => v >= 0 && (Number.isInteger(v) || v === Infinity),
+    'a non-negative integer or Infinity',
+  );
   check('retry.minDelayMs', resolved.minDelayMs, (v) => Number.isFinite(v) && v >= 0, 'a non-negative number of ms');
-  check('retry.maxDelayMs', resolved.maxDelayMs, (v) => Number.isFinite(v) && v >= resolved.minDelayMs, 'a number of ms >= minDelayMs');
+  check(
+    'retry.maxDelayMs',
+    resolved.maxDelayMs,
+    (v) => Number.isFinite(v) && v >= resolved.minDelayMs,
+    'a number of ms >= minDelayMs',
+  );
   check('retry.factor', resolved.factor, (v) => Number.isFinite(v) && v >= 1, 'a number >= 1');
   check('retry.withinMs', resolved.withinMs, (v) => v > 0, 'a positive number of ms');
   return resolved.attempts === 0 ? undefined : resolved;
@@ -103,7 +119,13 @@ export async function withRetry<T>(
         throw error;
       }
       const delayMs = Math.min(backoffDelayMs(retry, k), left);
-      debug('connect %s: no server yet (%s), retry %d in %d ms', endpoint, (error as { osCode?: string }).osCode, k + 1, Math.round(delayMs));
+      debug(
+        'connect %s: no server yet (%s), retry %d in %d ms',
+        endpoint,
+        (error as { osCode?: string }).osCode,
+        k + 1,
+        Math.round(delayMs),
+      );
       try {
         await sleep(delayMs, undefined, signal === undefined ? undefined : { signal });
       } catch (sleepError) {

@@ -9,7 +9,7 @@ import { runCli, startCliServer } from './helpers/cli.js';
 
 const local = { target: 'local', os: 'linux' } as const;
 let dir: string;
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
   rmSync(dir, { recursive: true, force: true });
