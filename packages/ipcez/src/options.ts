@@ -28,7 +28,8 @@ interface FacadeOptions {
 export interface ConnectOptions extends FacadeOptions, WsConnectOptions {
   /**
    * Wait for a server that is not there yet: retry while the endpoint is missing (`ENOENT`)
-   * or refuses (`ECONNREFUSED`), with capped exponential backoff and jitter, until the
+   * or refuses (`ECONNREFUSED`) or resets while connecting (`ECONNRESET`: a server going
+   * down), with capped exponential backoff and jitter, until the
    * retries are spent (then the last error is thrown) or `signal` aborts. A number is the
    * count of retries; see {@link RetryOptions}. Default: no retry. Other errors are never retried.
    */

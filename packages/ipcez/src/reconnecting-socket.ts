@@ -267,9 +267,15 @@ class Reconnecting implements ReconnectingSocket {
     return this.disconnect();
   }
 
-  #attach(socket: Socket): void {
+  /**
+   * Makes `socket` the current connection, then (after `beforeWire`, e.g. the reconnect
+   * callback, so that a connection that dies at once reports its loss after its reconnect)
+   * takes its messages and sends what waited.
+   */
+  #attach(socket: Socket, beforeWire?: () => void): void {
     this.#current = socket;
     this.#state = 'open';
+    beforeWire?.();
     socket.messageHandler((result) => {
       if (result.ok) {
         this.#inbox.push(result.message);
@@ -311,8 +317,7 @@ class Reconnecting implements ReconnectingSocket {
         }
         this.#reconnects++;
         debug('reconnected to %s after %d attempt(s)', this.#resolvedEndpoint, attempts);
-        this.#attach(socket);
-        this.#onReconnect?.(attempts);
+        this.#attach(socket, () => this.#onReconnect?.(attempts));
         return;
       } catch (error) {
         lastError = error;

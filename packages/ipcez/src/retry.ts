@@ -82,13 +82,17 @@ export function resolveRetry(value: number | RetryOptions | undefined): Resolved
 
 /**
  * Whether a connect failure means "no server there (yet)": the socket file or pipe is missing
- * (`ENOENT`) or nothing accepts on it (`ECONNREFUSED`, also for a WebSocket URL's TCP port).
- * Nothing else is retried: permission denied, a TLS or handshake failure, a bad endpoint.
+ * (`ENOENT`), nothing accepts on it (`ECONNREFUSED`, also for a WebSocket URL's TCP port), or
+ * the server went away while the connection was being set up (`ECONNRESET`, or the connection
+ * lost during the ack handshake: a server being killed while a client reconnects). Nothing
+ * else is retried: permission denied, a TLS or handshake failure, a bad endpoint.
  */
 export function isServerMissing(error: unknown): boolean {
-  if ((error as { code?: unknown } | null)?.code !== 'IPCEZ_ERR_IO') return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'IPCEZ_ERR_CONNECTION_LOST') return true;
+  if (code !== 'IPCEZ_ERR_IO') return false;
   const osCode = (error as { osCode?: unknown }).osCode;
-  return osCode === 'ENOENT' || osCode === 'ECONNREFUSED';
+  return osCode === 'ENOENT' || osCode === 'ECONNREFUSED' || osCode === 'ECONNRESET';
 }
 
 /** The delay before retry number `k` (0-based): capped exponential, upper half jittered. */

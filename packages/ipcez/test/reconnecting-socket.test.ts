@@ -64,22 +64,22 @@ describe.runIf(process.platform === 'linux')(
         await box.until(1);
 
         await server.kill();
-      // The process has exited. A reconnect may still have reached its listening socket in the
-      // instant before the kernel closed it (then "back" and "lost" once more): wait until
-      // that has played out and it is reconnecting to a path where nothing listens.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      while (socket.state !== 'reconnecting') await new Promise((resolve) => setTimeout(resolve, 5));
-      expect(events.join(',')).toMatch(/^(lost IPCEZ_ERR_CONNECTION_LOST,back,)*lost IPCEZ_ERR_CONNECTION_LOST$/);
-      const before = events.length;
-      // Made while disconnected: they wait, then go out in order on the new connection.
+        // The process has exited. A reconnect may still have reached its listening socket in the
+        // instant before the kernel closed it (then "back" and "lost" once more): wait until
+        // that has played out and it is reconnecting to a path where nothing listens.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        while (socket.state !== 'reconnecting') await new Promise((resolve) => setTimeout(resolve, 5));
+        expect(events.join(',')).toMatch(/^(lost IPCEZ_ERR_CONNECTION_LOST,back,)*lost IPCEZ_ERR_CONNECTION_LOST$/);
+        const before = events.length;
+        // Made while disconnected: they wait, then go out in order on the new connection.
         const waiting = ['two', 'three', 'four'].map((m) => socket.sendMessage(m));
         expect(socket.bufferedAmount).toBe(12);
         server = await startEchoServer(path, flags);
         await Promise.all(waiting);
         await box.until(4);
         expect(box.got).toEqual(['one', 'two', 'three', 'four']);
-        expect(events).toEqual(['lost IPCEZ_ERR_CONNECTION_LOST', 'back']);
-        expect(socket.reconnects).toBe(1);
+        expect(events.slice(before)).toEqual(['back']);
+        expect(socket.reconnects).toBe(events.filter((e) => e === 'back').length);
         expect(socket.state).toBe('open');
       });
     }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +79,22 @@ describe.runIf(process.platform === 'linux')('connect({ retry }): waiting for th
     await expect(connect(long, { ...local, retry: { attempts: Infinity } })).rejects.toMatchObject({
       code: 'IPCEZ_ERR_INVALID_ENDPOINT',
     });
+  });
+
+  it('does not retry a WebSocket handshake refused with an HTTP status', async () => {
+    let requests = 0;
+    const http = createHttpServer((_req, res) => {
+      requests++;
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => http.close(resolve)));
+    const { port } = http.address() as { port: number };
+    const error = await connect(`ws://127.0.0.1:${port}/x`, {
+      retry: { attempts: 5, minDelayMs: 1, maxDelayMs: 2 },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IPCEZ_ERR_WS', status: 404 });
+    expect(requests).toBe(1);
   });
 
   it('stops waiting when the signal aborts, with its reason', async () => {
