@@ -263,8 +263,8 @@ class JsonRpcConnection implements RpcConnection {
   readonly #maxHandlers: number;
   readonly #defaultTimeoutMs: number | undefined;
   readonly #pending = new Map<number, Pending>();
-  /** Running request handlers by a typed key of their id (`n:1` and `s:1` differ). */
-  readonly #running = new Map<string, AbortController>();
+  /** Running request handlers by id (a Map tells `1` from `'1'`); a null id gets a symbol. */
+  readonly #running = new Map<number | string | symbol, Running>();
   readonly #requestHandlers = new Map<string, RequestHandler<unknown, unknown>>();
   readonly #notificationHandlers = new Map<string, NotificationHandler<unknown>>();
   readonly #closeHandlers = new Set<(error: Error) => void>();
@@ -439,7 +439,7 @@ class JsonRpcConnection implements RpcConnection {
     if (this.#terminal !== undefined) return;
     this.#terminal = error;
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
-    for (const controller of this.#running.values()) controller.abort(error);
+    for (const running of this.#running.values()) running.abort(error);
     this.#running.clear();
     const handlers = [...this.#closeHandlers];
     this.#closeHandlers.clear();
@@ -513,7 +513,7 @@ class JsonRpcConnection implements RpcConnection {
       const id = isObject(params) ? params['id'] : undefined;
       if (typeof id === 'number' || typeof id === 'string') {
         this.#running
-          .get(runningKey(id))
+          .get(id)
           ?.abort(new ResponseError(JSONRPC_ERROR_CODES.RequestCancelled, 'request cancelled by the peer'));
       }
       return;
@@ -534,27 +534,26 @@ class JsonRpcConnection implements RpcConnection {
         `Server busy: ${this.#maxHandlers} requests are being handled (maxConcurrentHandlers)`,
       );
     }
-    const key = id === null ? undefined : runningKey(id);
-    if (key !== undefined && this.#running.has(key)) {
+    if (id !== null && this.#running.has(id)) {
       return errorReply(
         id,
         JSONRPC_ERROR_CODES.InvalidRequest,
         `Invalid Request: id ${JSON.stringify(id)} is already running`,
       );
     }
-    const controller = new AbortController();
+    const running = new Running(id, method);
     // A null id cannot be cancelled; it still counts against maxConcurrentHandlers.
-    const slot = key ?? `null:${this.#nextNullSlot++}`;
-    this.#running.set(slot, controller);
+    const slot = id ?? Symbol('null id');
+    this.#running.set(slot, running);
     const done = (): void => {
-      if (this.#running.get(slot) === controller) this.#running.delete(slot);
+      if (this.#running.get(slot) === running) this.#running.delete(slot);
     };
     let outcome: unknown;
     try {
-      outcome = handler(params, { signal: controller.signal, id, method });
+      outcome = handler(params, running);
     } catch (error) {
       done();
-      return failureReply(id, error, controller.signal);
+      return failureReply(id, error, running.isAborted);
     }
     if (!isThenable(outcome)) {
       done();
@@ -567,12 +566,10 @@ class JsonRpcConnection implements RpcConnection {
       },
       (error: unknown): Reply => {
         done();
-        return failureReply(id, error, controller.signal);
+        return failureReply(id, error, running.isAborted);
       },
     );
   }
-
-  #nextNullSlot = 0;
 
   #onResponse(message: JsonObject): void {
     const id = message['id'];
@@ -624,8 +621,39 @@ class JsonRpcConnection implements RpcConnection {
   }
 }
 
-function runningKey(id: number | string): string {
-  return `${typeof id}:${id}`;
+/**
+ * One running request handler's context. Its AbortController is made only when the handler
+ * reads `signal` (most never do, and making one per request is a large share of a request's
+ * cost); a cancel that comes first is remembered and applied then.
+ */
+class Running implements RequestContext {
+  readonly id: RpcId;
+  readonly method: string;
+  #controller: AbortController | undefined;
+  #aborted: { reason: unknown } | undefined;
+
+  constructor(id: RpcId, method: string) {
+    this.id = id;
+    this.method = method;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted !== undefined) this.#controller.abort(this.#aborted.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get isAborted(): boolean {
+    return this.#aborted !== undefined;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted !== undefined) return;
+    this.#aborted = { reason };
+    this.#controller?.abort(reason);
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -636,10 +664,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function failureReply(id: RpcId, error: unknown, signal: AbortSignal): JsonObject {
+function failureReply(id: RpcId, error: unknown, isAborted: boolean): JsonObject {
   // Matched on code, not instanceof: a second copy of this package may have made it.
   if (isResponseError(error)) return errorReply(id, error.rpcCode, error.message, error.data);
-  if (signal.aborted) return errorReply(id, JSONRPC_ERROR_CODES.RequestCancelled, 'Request cancelled');
+  if (isAborted) return errorReply(id, JSONRPC_ERROR_CODES.RequestCancelled, 'Request cancelled');
   const message = error instanceof Error ? error.message : 'the request handler failed';
   return errorReply(id, JSONRPC_ERROR_CODES.InternalError, message);
 }
