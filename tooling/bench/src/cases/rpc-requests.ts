@@ -122,8 +122,12 @@ export async function run(): Promise<void> {
     for (const row of rows) {
       console.log(
         row.name.padEnd(36),
-        Math.round(Math.max(...row.raw)).toString().padStart(10),
-        Math.round(Math.max(...row.rpc)).toString().padStart(10),
+        Math.round(Math.max(...row.raw))
+          .toString()
+          .padStart(10),
+        Math.round(Math.max(...row.rpc))
+          .toString()
+          .padStart(10),
         `${median(row.ratio).toFixed(2)}x`.padStart(7),
       );
     }
