@@ -353,3 +353,30 @@ describe('argument checks', () => {
     await expect(client.request('m')).rejects.toMatchObject({ rpcCode: -32601 });
   });
 });
+
+describe('typed method definitions', () => {
+  it('type params and results from one contract (checked by the typecheck; run here too)', async () => {
+    const { client, server } = await rpcPair('unix');
+    server.onRequest(add, (params) => {
+      // @ts-expect-error params are { a: number; b: number }: no such field
+      const missing: unknown = params.c;
+      expect(missing).toBeUndefined();
+      return params.a + params.b;
+    });
+    // @ts-expect-error the handler must return a number (or a promise of one)
+    expect(() => server.onRequest(add, () => 'text')).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }),
+    );
+    const sum: number = await client.request(add, { a: 1, b: 2 });
+    expect(sum).toBe(3);
+    // @ts-expect-error b must be a number
+    await client.request(add, { a: 1, b: '2' }).catch(() => undefined);
+    // @ts-expect-error progress takes { done: number }
+    await client.notify(progress, { done: 'all' });
+    // @ts-expect-error the result is a string, not a number
+    const wrong: number = await client.request(now).catch(() => 0);
+    expect(typeof wrong).toBe('number');
+    expect(now).toEqual({ method: 'clock/now' });
+    expect(Object.isFrozen(add)).toBe(true);
+  });
+});
