@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectReconnecting, listen } from 'ipcez';
+import type { Server } from 'ipcez';
 import {
   createRpcConnection,
   InvalidResponseError,
@@ -10,7 +15,7 @@ import {
   TooManyPendingRequestsError,
 } from '@ipcez/rpc';
 import type { RpcConnection } from '@ipcez/rpc';
-import { deferred, nextJson, socketPair } from './helpers.js';
+import { deferred, local, nextJson, socketPair } from './helpers.js';
 import type { SocketPair } from './helpers.js';
 
 // One contract module shared by both ends, as an application would.
@@ -378,5 +383,43 @@ describe('typed method definitions', () => {
     expect(typeof wrong).toBe('number');
     expect(now).toEqual({ method: 'clock/now' });
     expect(Object.isFrozen(add)).toBe(true);
+  });
+});
+
+describe('over a reconnecting socket', () => {
+  it('keeps working across a server restart; a request sent before the loss times out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcez-rpc-re-'));
+    const path = join(dir, 's.sock');
+    const serve = async (): Promise<Server> => {
+      const server = await listen(path, { ...local, ack: false });
+      server.connectionHandler((socket) => {
+        const rpc = createRpcConnection(socket);
+        rpc.onRequest(add, ({ a, b }) => a + b);
+        rpc.onRequest('hang', () => new Promise(() => undefined));
+      });
+      return server;
+    };
+    let server = await serve();
+    const socket = await connectReconnecting(path, {
+      ...local,
+      ack: false,
+      reconnect: { attempts: 100, maxDelayMs: 50 },
+    });
+    cleanups.push(async () => {
+      await socket.disconnect();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const rpc = createRpcConnection(socket);
+    expect(await rpc.request(add, { a: 1, b: 1 })).toBe(2);
+    const hanging = rpc.request('hang', [], { timeoutMs: 300 }).catch((e: unknown) => e);
+    await sleep(20);
+    await server.close();
+    while (socket.state !== 'reconnecting') await sleep(5);
+    const during = rpc.request(add, { a: 2, b: 2 });
+    server = await serve();
+    expect(await during).toBe(4);
+    expect(await hanging).toMatchObject({ code: 'IPCEZ_ERR_RPC_TIMEOUT' });
+    expect(rpc.state).toBe('open');
   });
 });
