@@ -85,6 +85,9 @@ class TracedConnection implements Connection {
   get maxMessageBytes(): number {
     return this.#inner.maxMessageBytes;
   }
+  get remoteAddress(): string | undefined {
+    return this.#inner.remoteAddress;
+  }
 
   send(message: Uint8Array, options?: SendOptions): Promise<void> {
     return this.#inner.send(message, options).then(

@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import {
   ConnectionLostError,
@@ -62,7 +64,7 @@ class WsListener implements Listener {
   #isListening = false;
   #closePromise: Promise<void> | undefined;
   readonly #parsed: WsEndpoint;
-  readonly #server: Server;
+  readonly #server: Server | HttpsServer;
   readonly #wss: WebSocketServer;
   readonly #resolved: ResolvedConnectionOptions;
   readonly #sockets = new Set<Socket>();
@@ -72,13 +74,17 @@ class WsListener implements Listener {
   });
   #onAbort: (() => void) | undefined;
   readonly #verifyClient: WsListenOptions['verifyClient'];
+  /** Serving on the application's server (`options.server`): borrowed, never closed here. */
+  readonly #isAttached: boolean;
 
   constructor(
     parsed: WsEndpoint,
-    server: Server,
+    server: Server | HttpsServer,
     resolved: ResolvedConnectionOptions,
     verifyClient: WsListenOptions['verifyClient'],
+    isAttached = false,
   ) {
+    this.#isAttached = isAttached;
     this.#parsed = parsed;
     this.#verifyClient = verifyClient;
     this.#endpoint = parsed.url.href;
@@ -90,9 +96,13 @@ class WsListener implements Listener {
       maxPayload: resolved.maxMessageBytes,
       perMessageDeflate: resolved.perMessageDeflate,
     });
-    server.on('connection', this.#onSocket);
-    server.on('upgrade', this.#onUpgrade);
-    server.on('request', this.#onRequest);
+    // An attached listener leaves the application's HTTP requests and sockets alone, and
+    // takes upgrades only once it is ready (start()), so a failed start leaves no listener.
+    if (!isAttached) {
+      server.on('connection', this.#onSocket);
+      server.on('upgrade', this.#onUpgrade);
+      server.on('request', this.#onRequest);
+    }
   }
 
   /** The URL served, with the real port (`ws://127.0.0.1:0/x` reports the port picked). */
@@ -137,11 +147,12 @@ class WsListener implements Listener {
     const { signal } = this.#resolved;
     await beforeBind?.(this.#endpoint);
     signal?.throwIfAborted();
-    this.#server.listen({ host: this.#parsed.hostname, port: this.#parsed.port });
+    if (!this.#isAttached) this.#server.listen({ host: this.#parsed.hostname, port: this.#parsed.port });
     try {
-      await once(this.#server, 'listening', signal ? { signal } : {});
+      // An attached (application's) server may be listening already.
+      if (!this.#server.listening) await once(this.#server, 'listening', signal ? { signal } : {});
     } catch (error) {
-      this.#server.close();
+      if (!this.#isAttached) this.#server.close();
       if (signal?.aborted) throw signal.reason;
       const code = (error as { code?: unknown }).code;
       if (code === 'EADDRINUSE') throw new EndpointInUseError(this.#parsed.url.href, { cause: error });
@@ -151,7 +162,8 @@ class WsListener implements Listener {
     const port = typeof address === 'object' && address !== null ? address.port : this.#parsed.port;
     this.#endpoint = formatEndpoint(this.#parsed, port);
     this.#isListening = true;
-    this.#server.on('error', this.#onServerError);
+    if (this.#isAttached) this.#server.on('upgrade', this.#onUpgrade);
+    else this.#server.on('error', this.#onServerError);
     if (signal) {
       this.#onAbort = () => void this.close();
       signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -175,6 +187,8 @@ class WsListener implements Listener {
       return;
     }
     if (requestPath(request.url) !== this.#parsed.path) {
+      // On the application's server another upgrade handler may own that path.
+      if (this.#isAttached && this.#server.listenerCount('upgrade') > 1) return;
       refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
@@ -211,6 +225,7 @@ class WsListener implements Listener {
     const connection = new WsConnection(
       {
         endpoint: this.#endpoint,
+        remoteAddress: (socket as Partial<Socket>).remoteAddress,
         maxMessageBytes: resolved.maxMessageBytes,
         highWaterMark: resolved.highWaterMark,
         closeTimeoutMs: resolved.closeTimeoutMs,
@@ -237,6 +252,14 @@ class WsListener implements Listener {
   async #close(): Promise<void> {
     this.#isListening = false;
     if (this.#onAbort) this.#resolved.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#isAttached) {
+      // The server is borrowed: close only what this listener accepted.
+      this.#server.off('upgrade', this.#onUpgrade);
+      await Promise.all([...this.#connections].map((connection) => connection.close()));
+      this.#wss.close();
+      this.#inbox.end(new ConnectionLostError('local-close', `listener at ${this.#endpoint} closed`));
+      return;
+    }
     const serverClosed = new Promise<void>((resolve) => {
       this.#server.close(() => {
         resolve();
@@ -294,7 +317,13 @@ export function listenWs(endpoint: string, options: WsListenOptions = {}): Promi
     if (error instanceof InvalidEndpointError) return Promise.reject(error);
     throw error;
   }
-  if (parsed.isSecure && (options.cert === undefined || options.key === undefined)) {
+  if (options.server !== undefined) {
+    if (parsed.isSecure !== options.server instanceof TlsServer) {
+      throw invalidArgError(
+        `${parsed.url.href} needs ${parsed.isSecure ? 'an https.Server' : 'an http.Server (not https)'} as options.server`,
+      );
+    }
+  } else if (parsed.isSecure && (options.cert === undefined || options.key === undefined)) {
     throw invalidArgError(`listening on ${parsed.url.href} (wss://) needs options.cert and options.key`);
   }
   if (!parsed.isSecure && (options.cert !== undefined || options.key !== undefined)) {
@@ -309,6 +338,11 @@ async function start(
   resolved: ResolvedConnectionOptions,
 ): Promise<Listener> {
   resolved.signal?.throwIfAborted();
+  if (options.server !== undefined) {
+    const listener = new WsListener(parsed, options.server, resolved, options.verifyClient, true);
+    await listener.start(options.beforeBind);
+    return listener;
+  }
   const server: Server = parsed.isSecure
     ? createHttpsServer({
         cert: toNodeTls(options.cert),

@@ -8,6 +8,8 @@ export interface WsConnectionSettings {
   readonly maxMessageBytes: number;
   readonly highWaterMark: number;
   readonly closeTimeoutMs: number;
+  /** The peer's IP address, when the socket has one. */
+  readonly remoteAddress?: string | undefined;
   /** Called once, after the socket closed and everything was released (the listener's bookkeeping). */
   readonly onClosed?: (connection: WsConnection) => void;
 }
@@ -80,6 +82,8 @@ export class WsConnection implements Connection {
   readonly endpoint: string;
   readonly highWaterMark: number;
   readonly maxMessageBytes: number;
+  /** The peer's IP address (Node; `undefined` in a browser). */
+  readonly remoteAddress: string | undefined;
 
   #state: ConnectionState = 'open';
   #terminal: IpcezError | undefined;
@@ -114,6 +118,7 @@ export class WsConnection implements Connection {
    */
   constructor(settings: WsConnectionSettings, attach: (sink: SocketSink) => SocketAdapter) {
     this.endpoint = settings.endpoint;
+    this.remoteAddress = settings.remoteAddress;
     this.highWaterMark = settings.highWaterMark;
     this.maxMessageBytes = settings.maxMessageBytes;
     this.#closeTimeoutMs = settings.closeTimeoutMs;
