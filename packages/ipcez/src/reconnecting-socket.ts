@@ -160,7 +160,11 @@ class Reconnecting implements ReconnectingSocket {
   readonly #rules: ReturnType<typeof resolveReconnect>;
   readonly #onDisconnect: ((error: IpcezError) => void) | undefined;
   readonly #onReconnect: ((attempts: number) => void) | undefined;
-  readonly #inbox = new Inbox<Uint8Array, IpcezError>();
+  // Iteration ends normally on disconnect() (the only ConnectionLostError that ends it: a
+  // loss from the peer means reconnecting) and throws ReconnectFailedError.
+  readonly #inbox = new Inbox<Uint8Array, IpcezError>({
+    isCleanEnd: (error) => error.code === 'IPCEZ_ERR_CONNECTION_LOST',
+  });
   readonly #stop = new AbortController();
   readonly #waiting: Waiting[] = [];
   readonly #highWaterMark: number;

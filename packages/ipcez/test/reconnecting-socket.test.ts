@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectReconnecting, listen } from 'ipcez';
-import type { ReconnectingSocket } from 'ipcez';
+import type { ReconnectingConnectOptions, ReconnectingSocket } from 'ipcez';
 import { startEchoServer } from './helpers/peer-process.js';
 
 const local = { target: 'local', os: 'linux' } as const;
@@ -39,6 +39,29 @@ function inbox(socket: ReconnectingSocket): {
   };
 }
 
+/**
+ * Kills the server (SIGKILL) and waits until the client is reconnecting to a path where
+ * nothing listens. A reconnect may still have reached the listening socket in the instant
+ * before the kernel closed it (then "back" and "lost" once more): that plays out first.
+ */
+async function killAndSettle(server: { kill: () => Promise<void> }, socket: ReconnectingSocket): Promise<void> {
+  await server.kill();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  while (socket.state !== 'reconnecting') await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** An echo server in a child process (acks off) and a reconnecting client of it. */
+async function echoAndClient(
+  options: ReconnectingConnectOptions,
+): Promise<{ server: Awaited<ReturnType<typeof startEchoServer>>; socket: ReconnectingSocket }> {
+  dir = mkdtempSync(join(tmpdir(), 'ipcez-reconnect-'));
+  const path = join(dir, 's.sock');
+  const server = await startEchoServer(path, ['--no-ack']);
+  cleanups.push(() => server.kill());
+  const socket = await connectReconnecting(path, { ...local, ack: false, ...options });
+  return { server, socket };
+}
+
 describe.runIf(process.platform === 'linux')(
   'connectReconnecting against a server killed (SIGKILL) and restarted',
   { timeout: 20_000 },
@@ -63,12 +86,7 @@ describe.runIf(process.platform === 'linux')(
         await socket.sendMessage('one');
         await box.until(1);
 
-        await server.kill();
-        // The process has exited. A reconnect may still have reached its listening socket in the
-        // instant before the kernel closed it (then "back" and "lost" once more): wait until
-        // that has played out and it is reconnecting to a path where nothing listens.
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        while (socket.state !== 'reconnecting') await new Promise((resolve) => setTimeout(resolve, 5));
+        await killAndSettle(server, socket);
         expect(events.join(',')).toMatch(/^(lost IPCEZ_ERR_CONNECTION_LOST,back,)*lost IPCEZ_ERR_CONNECTION_LOST$/);
         const before = events.length;
         // Made while disconnected: they wait, then go out in order on the new connection.
@@ -131,13 +149,7 @@ describe.runIf(process.platform === 'linux')(
     });
 
     it('gives up after the configured attempts with one ReconnectFailedError; waiting and later sends reject with it', async () => {
-      dir = mkdtempSync(join(tmpdir(), 'ipcez-reconnect-'));
-      const path = join(dir, 's.sock');
-      const server = await startEchoServer(path, ['--no-ack']);
-      cleanups.push(() => server.kill());
-      const socket = await connectReconnecting(path, {
-        ...local,
-        ack: false,
+      const { server, socket } = await echoAndClient({
         reconnect: { attempts: 3, minDelayMs: 5, maxDelayMs: 10, sendTimeoutMs: 10_000 },
       });
       const box = inbox(socket);
@@ -153,13 +165,7 @@ describe.runIf(process.platform === 'linux')(
     });
 
     it('rejects a waiting send with SendTimeoutError after sendTimeoutMs, and past the high-water mark at once', async () => {
-      dir = mkdtempSync(join(tmpdir(), 'ipcez-reconnect-'));
-      const path = join(dir, 's.sock');
-      const server = await startEchoServer(path, ['--no-ack']);
-      cleanups.push(() => server.kill());
-      const socket = await connectReconnecting(path, {
-        ...local,
-        ack: false,
+      const { server, socket } = await echoAndClient({
         highWaterMark: 10,
         reconnect: { attempts: Infinity, minDelayMs: 5, maxDelayMs: 20, sendTimeoutMs: 100 },
       });
@@ -177,6 +183,26 @@ describe.runIf(process.platform === 'linux')(
         code: 'IPCEZ_ERR_CONNECTION_LOST',
         reason: 'local-close',
       });
+    });
+
+    it('can be read with for await, across a restart, ending normally on disconnect()', async () => {
+      const { server, socket } = await echoAndClient({ reconnect: { attempts: 100, minDelayMs: 5, maxDelayMs: 20 } });
+      const seen: string[] = [];
+      const reading = (async () => {
+        for await (const message of socket) {
+          seen.push(text(message));
+          if (seen.length === 2) void socket.disconnect();
+        }
+      })();
+      await socket.sendMessage('first');
+      while (seen.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      await killAndSettle(server, socket);
+      const restarted = await startEchoServer(socket.endpoint, ['--no-ack']);
+      cleanups.push(() => restarted.kill());
+      await socket.sendMessage('second');
+      await reading;
+      expect(seen).toEqual(['first', 'second']);
+      expect(socket.state).toBe('closed');
     });
 
     it('validates its options synchronously', async () => {
