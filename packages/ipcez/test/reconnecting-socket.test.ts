@@ -40,14 +40,14 @@ function inbox(socket: ReconnectingSocket): {
 }
 
 /**
- * Kills the server (SIGKILL) and waits until the client is reconnecting to a path where
- * nothing listens. A reconnect may still have reached the listening socket in the instant
+ * Kills the server (SIGKILL) and waits until the client lost it for good: reconnecting to a
+ * path where nothing listens (or already given up). A reconnect may still have reached the listening socket in the instant
  * before the kernel closed it (then "back" and "lost" once more): that plays out first.
  */
 async function killAndSettle(server: { kill: () => Promise<void> }, socket: ReconnectingSocket): Promise<void> {
   await server.kill();
   await new Promise((resolve) => setTimeout(resolve, 50));
-  while (socket.state !== 'reconnecting') await new Promise((resolve) => setTimeout(resolve, 5));
+  while (socket.state === 'open') await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** An echo server in a child process (acks off) and a reconnecting client of it. */
@@ -153,7 +153,7 @@ describe.runIf(process.platform === 'linux')(
         reconnect: { attempts: 3, minDelayMs: 5, maxDelayMs: 10, sendTimeoutMs: 10_000 },
       });
       const box = inbox(socket);
-      await server.kill();
+      await killAndSettle(server, socket);
       const waiting = socket.sendMessage('never').catch((e: unknown) => e);
       const terminal = await box.ended;
       expect(terminal).toMatchObject({ code: 'IPCEZ_ERR_RECONNECT_FAILED', attempts: 3 });
