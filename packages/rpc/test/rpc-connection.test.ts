@@ -215,6 +215,24 @@ describe('bounded memory', () => {
   });
 });
 
+describe('defaults and late subscribers', () => {
+  it('applies defaultTimeoutMs to requests without their own, and onClose after the end still reports it', async () => {
+    const { client, server, pair } = await rpcPair('unix', { defaultTimeoutMs: 30 });
+    server.onRequest('hang', () => new Promise(() => undefined));
+    await expect(client.request('hang')).rejects.toMatchObject({ code: 'IPCEZ_ERR_RPC_TIMEOUT', timeoutMs: 30 });
+    await pair.client.disconnect();
+    while (client.state === 'open') await sleep(5);
+    const late = deferred<Error>();
+    client.onClose(late.resolve);
+    expect(await late.promise).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'local-close' });
+    const dropped = client.onClose(() => {
+      throw new Error('a disposed onClose handler was called');
+    });
+    dropped[Symbol.dispose]();
+    await sleep(5);
+  });
+});
+
 describe('the wire, read raw on the other end', () => {
   async function rawServer(): Promise<{
     client: RpcConnection;
