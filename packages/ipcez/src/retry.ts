@@ -126,7 +126,7 @@ export async function withRetry<T>(
       debug(
         'connect %s: no server yet (%s), retry %d in %d ms',
         endpoint,
-        (error as { osCode?: string }).osCode,
+        (error as { osCode?: string }).osCode ?? (error as { code?: string }).code,
         k + 1,
         Math.round(delayMs),
       );
