@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Machine packages the test suite needs beyond Node and npm (Debian/Ubuntu):
 #   - chromium: the WebSocket client's browser test runs in headless Chromium;
+#   - python3: the independent Python peers (examples/python-peer, @ipcez/rpc's JSON-RPC peer);
 #   - wine: the Windows lane runs the named-pipe / named-event suites as real Windows code
 #     (tooling/win-node/win-node installs and prepares it on first use).
 # Installs what is missing with apt-get when this user is root or has password-less sudo;
@@ -8,6 +9,7 @@
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v wine >/dev/null 2>&1 || missing+=(wine wine64)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 

@@ -62,6 +62,11 @@ export interface Connection extends AsyncDisposable, AsyncIterable<Uint8Array> {
   /** The payload limit in bytes (at most 4 MiB). */
   readonly maxMessageBytes: number;
   /**
+   * The peer's network address (an IP address), where the transport has one: WebSocket in
+   * Node. `undefined` (or absent) for Unix sockets, named pipes and browsers.
+   */
+  readonly remoteAddress?: string | undefined;
+  /**
    * Sends one message.
    * @param message - the payload, 0 to `maxMessageBytes` bytes. Not copied: do not mutate it
    *   until the promise settles.

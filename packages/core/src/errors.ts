@@ -18,6 +18,8 @@ export const IPCEZ_ERROR_CODES = [
   'IPCEZ_ERR_INVALID_ENDPOINT',
   'IPCEZ_ERR_SEND_BUFFER_FULL',
   'IPCEZ_ERR_ACK_UNAVAILABLE',
+  'IPCEZ_ERR_RECONNECT_FAILED',
+  'IPCEZ_ERR_SEND_TIMEOUT',
 ] as const;
 
 /** The union of every ipcez error code (see {@link IPCEZ_ERROR_CODES}). */

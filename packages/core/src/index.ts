@@ -29,6 +29,7 @@ export { PauseAuthority } from './engine/pause-authority.js';
 export type { PauseReason } from './engine/pause-authority.js';
 export { ListenerCore } from './engine/listener-core.js';
 export type { ListenerCoreOptions } from './engine/listener-core.js';
+export { ReconnectFailedError, SendTimeoutError } from './reconnect-errors.js';
 export type {
   TransportKind,
   ConnectionState,

@@ -14,8 +14,10 @@ import {
   IpcezError,
   isIpcezError,
   invalidArgError,
+  ReconnectFailedError,
   RecipientAckTimeoutError,
   SendBufferFullError,
+  SendTimeoutError,
   UnsupportedCombinationError,
   UnsupportedPlatformError,
   WsError,
@@ -114,6 +116,20 @@ const table: Row[] = [
     code: 'IPCEZ_ERR_ACK_UNAVAILABLE',
     base: IpcezError,
     fields: {},
+  },
+  {
+    make: () => new ReconnectFailedError('/tmp/x.sock', 3, new Error('refused')),
+    name: 'ReconnectFailedError',
+    code: 'IPCEZ_ERR_RECONNECT_FAILED',
+    base: IpcezError,
+    fields: { attempts: 3 },
+  },
+  {
+    make: () => new SendTimeoutError(250),
+    name: 'SendTimeoutError',
+    code: 'IPCEZ_ERR_SEND_TIMEOUT',
+    base: IpcezError,
+    fields: { timeoutMs: 250 },
   },
 ];
 

@@ -5,11 +5,13 @@ import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
 import { wsTransport } from '@ipcez/transport-ws';
 import { openAckedClient, prepareAckedListener } from './acks.js';
+import { debug, traceConnection } from './debug.js';
 import { detectTransport } from './detect.js';
 import type { Detection } from './detect.js';
 import type { ConnectOptions, ListenOptions, WithDetect } from './options.js';
 import { IpcezServer } from './server.js';
 import type { Server } from './server.js';
+import { resolveRetry, withRetry } from './retry.js';
 import { IpcezSocket } from './socket.js';
 import type { Socket } from './socket.js';
 
@@ -64,6 +66,7 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
     ackTimeoutMs: _m,
     env: _e,
     platform: _p,
+    retry: _r,
     ...rest
   } = options as WithDetect<ConnectOptions>;
   const picked: Record<string, unknown> = defined(rest);
@@ -121,8 +124,15 @@ function prepare(
  */
 export async function connect(endpoint: string, options: ConnectOptions = {}): Promise<Socket> {
   const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
-  const connection = await transportFor(detection).connect(endpoint, transportOptions(detection, options));
-  if (!ack) return new IpcezSocket(connection, false);
+  const retry = resolveRetry(options.retry);
+  const transport = transportFor(detection);
+  const connection = await withRetry(
+    endpoint,
+    () => transport.connect(endpoint, transportOptions(detection, options)),
+    retry,
+    options.signal,
+  );
+  if (!ack) return new IpcezSocket(traceConnection(connection, 'client', false), false);
   let acked: Connection;
   try {
     acked = await openAckedClient(connection, ackTimeoutMs);
@@ -130,7 +140,7 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
     connection.destroy();
     throw error;
   }
-  return new IpcezSocket(acked, true);
+  return new IpcezSocket(traceConnection(acked, 'client', true), true);
 }
 
 /**
@@ -180,6 +190,7 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
   } finally {
     forward?.[Symbol.dispose]();
   }
+  debug('listening on %s (%s, acks %s)', listener.endpoint, listener.transport, acks === undefined ? 'off' : 'on');
   let onAbort: Disposable | undefined;
   const server = new IpcezServer(listener, {
     wrap: acks === undefined ? (c) => c : acks.wrap,

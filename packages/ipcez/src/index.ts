@@ -1,5 +1,9 @@
 export { connect, listen } from './api.js';
 export type { ConnectOptions, ListenOptions } from './options.js';
+export type { RetryOptions } from './retry.js';
+export { connectReconnecting } from './reconnecting-socket.js';
+export type { ReconnectingSocket, ReconnectOptions, ReconnectingConnectOptions } from './reconnecting-socket.js';
+export type { BroadcastResult } from './connection-set.js';
 export type { Socket, SendMessageOptions } from './socket.js';
 export type { Server } from './server.js';
 export { detectTransport, isWebSocketUrl, TARGETS, OSES } from './detect.js';
@@ -20,6 +24,8 @@ export {
   InvalidEndpointError,
   SendBufferFullError,
   AckUnavailableError,
+  ReconnectFailedError,
+  SendTimeoutError,
   IPCEZ_ERROR_CODES,
   isIpcezError,
 } from '@ipcez/core';

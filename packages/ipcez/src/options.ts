@@ -1,5 +1,6 @@
 import type { WsConnectOptions, WsListenOptions } from '@ipcez/transport-ws';
 import type { DetectOptions } from './detect.js';
+import type { RetryOptions } from './retry.js';
 
 /** The facade's own options, on top of the transport's. */
 interface FacadeOptions {
@@ -24,7 +25,16 @@ interface FacadeOptions {
  * `keepaliveIntervalMs`, `keepaliveTimeoutMs`, `closeTimeoutMs`, `perMessageDeflate`) apply to
  * `ws://`/`wss://` endpoints only, and are refused for a local one.
  */
-export interface ConnectOptions extends FacadeOptions, WsConnectOptions {}
+export interface ConnectOptions extends FacadeOptions, WsConnectOptions {
+  /**
+   * Wait for a server that is not there yet: retry while the endpoint is missing (`ENOENT`)
+   * or refuses (`ECONNREFUSED`) or resets while connecting (`ECONNRESET`: a server going
+   * down), with capped exponential backoff and jitter, until the
+   * retries are spent (then the last error is thrown) or `signal` aborts. A number is the
+   * count of retries; see {@link RetryOptions}. Default: no retry. Other errors are never retried.
+   */
+  readonly retry?: number | RetryOptions;
+}
 
 /**
  * Options of `listen`. Everything is optional. `signal`, `maxMessageBytes` and

@@ -1,5 +1,8 @@
 import { Inbox, describeValue, invalidArgError } from '@ipcez/core';
 import type { Connection, IpcezError, Listener, TransportKind } from '@ipcez/core';
+import { ConnectionSet } from './connection-set.js';
+import type { BroadcastResult } from './connection-set.js';
+import { debug, traceConnection } from './debug.js';
 import { IpcezSocket } from './socket.js';
 import type { Socket } from './socket.js';
 
@@ -35,6 +38,18 @@ export interface Server extends AsyncDisposable, AsyncIterable<Socket> {
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when a handler is already set or the server is being iterated.
    */
   connectionHandler(handler: (socket: Socket) => void): void;
+  /** The accepted sockets that are still open, in accept order (a snapshot). */
+  readonly connections: readonly Socket[];
+  /**
+   * Sends one message to every open accepted socket at once, and reports per socket: it
+   * never rejects; a socket whose send failed (gone, ack timeout, too large) has `ok: false`
+   * and the `error`.
+   *
+   * @param message - bytes or a string (UTF-8), as for `sendMessage`.
+   * @returns one {@link BroadcastResult} per socket that was open, in accept order.
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`), synchronously, for a message that is neither.
+   */
+  broadcast(message: Uint8Array | string): Promise<BroadcastResult[]>;
   /** Stops listening and closes accepted sockets. Idempotent; same promise each call. */
   close(): Promise<void>;
   /**
@@ -63,6 +78,7 @@ export class IpcezServer implements Server {
   readonly #listener: Listener;
   readonly #hooks: ServerHooks;
   readonly #inbox = new Inbox<Socket, Error>({ isCleanEnd: (error) => error instanceof ServerClosed });
+  readonly #connections = new ConnectionSet();
   #closing: Promise<void> | undefined;
   #failure: IpcezError | undefined;
   readonly closed: Promise<IpcezError | undefined>;
@@ -71,7 +87,9 @@ export class IpcezServer implements Server {
     this.#listener = listener;
     this.#hooks = hooks;
     listener.connectionHandler((connection) => {
-      this.#inbox.push(new IpcezSocket(hooks.wrap(connection), hooks.isAcked));
+      const socket = new IpcezSocket(traceConnection(hooks.wrap(connection), 'server', hooks.isAcked), hooks.isAcked);
+      this.#connections.add(socket);
+      this.#inbox.push(socket);
     });
     // The listener's error channel: a failure after it started closes this server too, in
     // the server's order (ack signals unlinked first), and ends iteration with the error.
@@ -109,7 +127,16 @@ export class IpcezServer implements Server {
     });
   }
 
+  get connections(): readonly Socket[] {
+    return this.#connections.live();
+  }
+
+  broadcast(message: Uint8Array | string): Promise<BroadcastResult[]> {
+    return this.#connections.broadcast(message);
+  }
+
   close(): Promise<void> {
+    if (this.#closing === undefined) debug('server %s: close()', this.endpoint);
     this.#closing ??= this.#close();
     return this.#closing;
   }

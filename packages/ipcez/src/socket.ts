@@ -31,6 +31,11 @@ export interface Socket extends AsyncDisposable, AsyncIterable<Uint8Array> {
   /** Bytes accepted by `sendMessage` and not yet handed to the OS. */
   readonly bufferedAmount: number;
   /**
+   * The peer's IP address where the transport has one (WebSocket: the client's address on a
+   * server's socket, the server's on a client); `undefined` for Unix sockets and named pipes.
+   */
+  readonly remoteAddress: string | undefined;
+  /**
    * Sends one message.
    *
    * @param message - bytes, or a string (sent as UTF-8). Bytes are not copied: do not mutate
@@ -81,6 +86,10 @@ export class IpcezSocket implements Socket {
 
   get bufferedAmount(): number {
     return this.#connection.bufferedAmount;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#connection.remoteAddress;
   }
 
   sendMessage(message: Uint8Array | string, options?: SendMessageOptions): Promise<void> {

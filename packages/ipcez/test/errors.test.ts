@@ -19,6 +19,8 @@ const classes = [
   ['InvalidEndpointError', 'IPCEZ_ERR_INVALID_ENDPOINT', () => new ipcez.InvalidEndpointError('', 'empty')],
   ['SendBufferFullError', 'IPCEZ_ERR_SEND_BUFFER_FULL', () => new ipcez.SendBufferFullError(2, 1)],
   ['AckUnavailableError', 'IPCEZ_ERR_ACK_UNAVAILABLE', () => new ipcez.AckUnavailableError('x')],
+  ['ReconnectFailedError', 'IPCEZ_ERR_RECONNECT_FAILED', () => new ipcez.ReconnectFailedError('/tmp/x', 1, 'x')],
+  ['SendTimeoutError', 'IPCEZ_ERR_SEND_TIMEOUT', () => new ipcez.SendTimeoutError(1)],
 ] as const;
 
 describe('the facade error classes', () => {

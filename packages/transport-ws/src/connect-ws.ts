@@ -182,7 +182,11 @@ function openClient(
     const onOpen = (): void => {
       cleanup();
       const connection = createWsConnection(
-        { endpoint: href, ...resolved },
+        {
+          endpoint: href,
+          ...resolved,
+          remoteAddress: (socket as { remoteAddress?: string } | undefined)?.remoteAddress,
+        },
         (sink) =>
           new NodeSocketAdapter(ws, socket, sink, {
             endpoint: href,

@@ -7,6 +7,8 @@ export interface WsConnectionSettings {
   readonly maxMessageBytes: number;
   readonly highWaterMark: number;
   readonly closeTimeoutMs: number;
+  /** The peer's IP address, where the socket has one (Node). */
+  readonly remoteAddress?: string | undefined;
 }
 
 /**
@@ -28,5 +30,6 @@ export function createWsConnection(
     maxMessageBytes: settings.maxMessageBytes,
     highWaterMark: settings.highWaterMark,
     closeTimeoutMs: settings.closeTimeoutMs,
+    remoteAddress: settings.remoteAddress,
   });
 }

@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { EndpointInUseError, InvalidEndpointError, IoError, ListenerCore, invalidArgError } from '@ipcez/core';
 import type { Listener } from '@ipcez/core';
@@ -53,19 +55,23 @@ function refuseUpgrade(socket: Duplex, status: 403 | 404 | 500 | 503, text: stri
 class WsAcceptor {
   #endpoint: string;
   readonly #parsed: WsEndpoint;
-  readonly #server: Server;
+  readonly #server: Server | HttpsServer;
   readonly #wss: WebSocketServer;
   readonly #resolved: ResolvedConnectionOptions;
   readonly #sockets = new Set<Socket>();
   readonly #verifyClient: WsListenOptions['verifyClient'];
   #core: ListenerCore | undefined;
+  /** Serving on the application's server (`options.server`): borrowed, never closed here. */
+  readonly #isAttached: boolean;
 
   constructor(
     parsed: WsEndpoint,
-    server: Server,
+    server: Server | HttpsServer,
     resolved: ResolvedConnectionOptions,
     verifyClient: WsListenOptions['verifyClient'],
+    isAttached = false,
   ) {
+    this.#isAttached = isAttached;
     this.#parsed = parsed;
     this.#verifyClient = verifyClient;
     this.#endpoint = parsed.url.href;
@@ -77,9 +83,13 @@ class WsAcceptor {
       maxPayload: resolved.maxMessageBytes,
       perMessageDeflate: resolved.perMessageDeflate,
     });
-    server.on('connection', this.#onSocket);
-    server.on('upgrade', this.#onUpgrade);
-    server.on('request', this.#onRequest);
+    // An attached listener leaves the application's HTTP requests and sockets alone, and
+    // takes upgrades only once it is ready (start()), so a failed start leaves no listener.
+    if (!isAttached) {
+      server.on('connection', this.#onSocket);
+      server.on('upgrade', this.#onUpgrade);
+      server.on('request', this.#onRequest);
+    }
   }
 
   /** Binds, then returns the listener (the core's shell over this server). */
@@ -87,12 +97,13 @@ class WsAcceptor {
     const { signal } = this.#resolved;
     await beforeBind?.(this.#endpoint);
     signal?.throwIfAborted();
-    this.#server.listen({ host: this.#parsed.hostname, port: this.#parsed.port });
+    if (!this.#isAttached) this.#server.listen({ host: this.#parsed.hostname, port: this.#parsed.port });
     try {
-      await once(this.#server, 'listening', signal ? { signal } : {});
+      // An attached (application's) server may be listening already.
+      if (!this.#server.listening) await once(this.#server, 'listening', signal ? { signal } : {});
     } catch (error) {
       this.#release();
-      await closeHttpServer(this.#server);
+      if (!this.#isAttached) await closeHttpServer(this.#server);
       if (signal?.aborted) throw signal.reason;
       const code = (error as { code?: unknown }).code;
       if (code === 'EADDRINUSE') throw new EndpointInUseError(this.#parsed.url.href, { cause: error });
@@ -106,7 +117,12 @@ class WsAcceptor {
       endpoint: this.#endpoint,
       signal,
       beforeClose: this.#resolved.beforeClose,
-      stop: () => closeHttpServer(this.#server),
+      // A borrowed server stays up: only this listener's upgrades stop.
+      stop: () => {
+        if (!this.#isAttached) return closeHttpServer(this.#server);
+        this.#server.off('upgrade', this.#onUpgrade);
+        return Promise.resolve();
+      },
       // Anything left (a socket mid TLS handshake, an idle HTTP keep-alive, a refused upgrade
       // still flushing) is dropped, so close() never waits on a client.
       afterConnectionsClosed: () => {
@@ -117,7 +133,8 @@ class WsAcceptor {
       },
     });
     this.#core = core;
-    this.#server.on('error', this.#onServerError);
+    if (this.#isAttached) this.#server.on('upgrade', this.#onUpgrade);
+    else this.#server.on('error', this.#onServerError);
     return core;
   }
 
@@ -146,6 +163,8 @@ class WsAcceptor {
       return;
     }
     if (requestPath(request.url) !== this.#parsed.path) {
+      // On the application's server another upgrade handler may own that path.
+      if (this.#isAttached && this.#server.listenerCount('upgrade') > 1) return;
       refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
@@ -185,6 +204,7 @@ class WsAcceptor {
       createWsConnection(
         {
           endpoint,
+          remoteAddress: (socket as Partial<Socket>).remoteAddress,
           maxMessageBytes: resolved.maxMessageBytes,
           highWaterMark: resolved.highWaterMark,
           closeTimeoutMs: resolved.closeTimeoutMs,
@@ -206,7 +226,7 @@ class WsAcceptor {
   };
 }
 
-function closeHttpServer(server: Server): Promise<void> {
+function closeHttpServer(server: Server | HttpsServer): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => {
       resolve();
@@ -252,7 +272,13 @@ export function listenWs(endpoint: string, options: WsListenOptions = {}): Promi
     if (error instanceof InvalidEndpointError) return Promise.reject(error);
     throw error;
   }
-  if (parsed.isSecure && (options.cert === undefined || options.key === undefined)) {
+  if (options.server !== undefined) {
+    if (parsed.isSecure !== options.server instanceof TlsServer) {
+      throw invalidArgError(
+        `${parsed.url.href} needs ${parsed.isSecure ? 'an https.Server' : 'an http.Server (not https)'} as options.server`,
+      );
+    }
+  } else if (parsed.isSecure && (options.cert === undefined || options.key === undefined)) {
     throw invalidArgError(`listening on ${parsed.url.href} (wss://) needs options.cert and options.key`);
   }
   if (!parsed.isSecure && (options.cert !== undefined || options.key !== undefined)) {
@@ -267,6 +293,9 @@ async function start(
   resolved: ResolvedConnectionOptions,
 ): Promise<Listener> {
   resolved.signal?.throwIfAborted();
+  if (options.server !== undefined) {
+    return new WsAcceptor(parsed, options.server, resolved, options.verifyClient, true).start(options.beforeBind);
+  }
   const server: Server = parsed.isSecure
     ? createHttpsServer({
         cert: toNodeTls(options.cert),

@@ -1,3 +1,5 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   describeValue as describe,
@@ -113,6 +115,16 @@ export interface WsListenOptions extends ListenOptions, WsConnectionOptions {
    * Default: accept every client.
    */
   readonly verifyClient?: (request: WsUpgradeRequest) => boolean;
+  /**
+   * Serve on an existing `http.Server` or `https.Server` (one port for the application and
+   * ipcez) instead of creating one: the listener handles WebSocket upgrades for its path
+   * only, leaves plain HTTP requests and other upgrade paths to the application, waits for
+   * the server to be listening, and does not close the server on `close()` (it **borrows**
+   * it). The endpoint's scheme must match (`wss://` for an `https.Server`); its port is
+   * ignored (the server's is reported); TLS options are the server's business (`cert`, `key`,
+   * `ca`, `passphrase`, `requestClientCert` are refused with it). Node only.
+   */
+  readonly server?: HttpServer | HttpsServer;
 }
 
 /** Connection settings after validation. Module-private. */
@@ -223,5 +235,25 @@ export function checkListenerOptions(options: WsListenOptions): void {
   checkBoolean(options.requestClientCert, 'options.requestClientCert');
   if (options.verifyClient !== undefined && typeof options.verifyClient !== 'function') {
     throw invalidArgError(`options.verifyClient must be a function, got ${describe(options.verifyClient)}`);
+  }
+  if (options.server !== undefined) {
+    const server: unknown = options.server;
+    const looksLikeServer =
+      typeof server === 'object' &&
+      server !== null &&
+      typeof (server as { address?: unknown }).address === 'function' &&
+      typeof (server as { on?: unknown }).on === 'function';
+    if (!looksLikeServer) {
+      throw invalidArgError(`options.server must be an http.Server or https.Server, got ${describe(server)}`);
+    }
+    const tls = (['cert', 'key', 'ca', 'passphrase', 'requestClientCert'] as const).filter(
+      (k) => options[k] !== undefined,
+    );
+    if (tls.length > 0) {
+      throw invalidArgError(`options.${tls.join(', options.')}: TLS is set on the server given as options.server`);
+    }
+  }
+  if (options.beforeBind !== undefined && typeof options.beforeBind !== 'function') {
+    throw invalidArgError(`options.beforeBind must be a function, got ${describe(options.beforeBind)}`);
   }
 }

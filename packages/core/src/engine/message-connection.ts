@@ -28,6 +28,8 @@ export interface MessageConnectionOptions {
   readonly receiveHighWaterMark?: number;
   /** How long a graceful `close()` may take before it destroys the link. Default 5000 ms. */
   readonly closeTimeoutMs?: number;
+  /** The peer's network address, where the transport has one (WebSocket in Node). */
+  readonly remoteAddress?: string | undefined;
 }
 
 interface ResolvedOptions {
@@ -37,6 +39,7 @@ interface ResolvedOptions {
   readonly highWaterMark: number;
   readonly receiveHighWaterMark: number;
   readonly closeTimeoutMs: number;
+  readonly remoteAddress: string | undefined;
 }
 
 const TRANSPORT_KINDS: readonly string[] = ['unix', 'pipe', 'ws'];
@@ -61,6 +64,7 @@ function resolveOptions(options: MessageConnectionOptions): ResolvedOptions {
     highWaterMark,
     receiveHighWaterMark: integerOption(options.receiveHighWaterMark, 'receiveHighWaterMark', 1) ?? highWaterMark,
     closeTimeoutMs: integerOption(options.closeTimeoutMs, 'closeTimeoutMs', 1) ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    remoteAddress: typeof options.remoteAddress === 'string' ? options.remoteAddress : undefined,
   };
 }
 
@@ -214,6 +218,11 @@ export class MessageConnection implements Connection {
   /** The resolved endpoint. */
   get endpoint(): string {
     return this.#options.endpoint;
+  }
+
+  /** The peer's network address where the transport has one (WebSocket in Node), else `undefined`. */
+  get remoteAddress(): string | undefined {
+    return this.#options.remoteAddress;
   }
 
   /** `'open'`, `'closing'` (graceful close in progress) or `'closed'`. */

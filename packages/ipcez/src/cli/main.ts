@@ -50,6 +50,8 @@ or each line of standard input as one message.
   --replies N             then wait for N replies and print them, one line each
   --format F              how replies are printed: text, hex, base64, json
   --timeout MS            give up after MS milliseconds in all (exit 124)
+  --wait[=MS]             wait up to MS ms (default 30000) for the server to appear
+                          (retried while the endpoint is missing or refuses; then exit 1)
 ${COMMON_HELP}`,
   doctor: `Usage: ipcez doctor [endpoint] [--json] [options]
 
@@ -196,14 +198,20 @@ async function readStdinLines(): Promise<string[]> {
   return lines;
 }
 
+/** `--wait` takes an optional value: a bare `--wait` (not followed by digits) means 30000 ms. */
+function withWaitValue(args: string[]): string[] {
+  return args.map((arg, i) => (arg === '--wait' && !/^\d+$/.test(args[i + 1] ?? '') ? '--wait=30000' : arg));
+}
+
 async function cmdSend(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parse(withWaitValue(args), {
     file: { type: 'string' },
     stdin: { type: 'boolean' },
     count: { type: 'string' },
     replies: { type: 'string' },
     timeout: { type: 'string' },
     format: { type: 'string' },
+    wait: { type: 'string' },
   });
   if (values.help) return help('send');
   const endpoint = endpointArg(positionals, 'send');
@@ -223,7 +231,12 @@ async function cmdSend(args: string[]): Promise<number> {
   else messages = [positionals[1]!];
 
   const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
-  const options = { ...common(values), ...(signal === undefined ? {} : { signal }) };
+  const waitMs = values.wait === undefined ? undefined : positiveInt('wait', values.wait, 0);
+  const options = {
+    ...common(values),
+    ...(signal === undefined ? {} : { signal }),
+    ...(waitMs === undefined ? {} : { retry: { attempts: Infinity, maxDelayMs: 500, withinMs: waitMs } }),
+  };
   let socket: Socket | undefined;
   const got: Uint8Array[] = [];
   let wake: (() => void) | undefined;

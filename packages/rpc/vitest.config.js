@@ -1,0 +1,3 @@
+import { ipcezVitest } from '@ipcez/tooling/vitest';
+
+export default ipcezVitest();
