@@ -5,21 +5,31 @@ import { isIpcezError } from '@ipcez/core';
 import { resolvePipeName } from '@ipcez/transport-pipe';
 import { resolveUnixEndpoint, sunPathBytes } from '@ipcez/transport-unix';
 import { detectTransport } from './detect.js';
-import type { Detection } from './detect.js';
+import type { Detection, Os, Target } from './detect.js';
+import { addressOf, findLeftovers, probeLocal, semaphoresByEndpoint } from './leftovers.js';
+import type { Leftover, Liveness } from './leftovers.js';
 
-/** Inputs of {@link diagnose}: explicit `target`/`os` (as the CLI's `--target`/`--os`). */
+/** Inputs of {@link diagnose}: explicit `target`/`os` (as the CLI's `--target`/`--os`), and `fix`. */
 export interface DiagnoseOptions {
   /** Explicit target; wins over the environment. */
-  readonly target?: string;
+  readonly target?: Target;
   /** Explicit os; wins over the environment. */
-  readonly os?: string;
+  readonly os?: Os;
+  /**
+   * Remove what is provably stale (as `ipcez doctor --fix`): the socket file and semaphores of
+   * an endpoint no server answers. A live endpoint is never touched. Default `false`.
+   */
+  readonly fix?: boolean;
 }
 
 /** The report of {@link diagnose}: every field is plain data, so it serialises as JSON. */
 export interface Diagnosis {
   /** `true` when the endpoint (or, without one, the environment) is ready to use. */
   readonly ok: boolean;
-  /** The CLI exit code matching the first problem: 0, 64 (bad endpoint), 78 (detection). */
+  /**
+   * The CLI exit code matching the first problem: 0, 1 (leftovers of a dead server), 3 (named
+   * signals unusable, or the endpoint path is not a socket), 64 (bad endpoint), 78 (detection).
+   */
   readonly exitCode: number;
   /** `process.platform` and the Node version. */
   readonly platform: string;
@@ -44,6 +54,18 @@ export interface Diagnosis {
     readonly names: { readonly ready: string; readonly acked: string } | null;
     readonly error: string | null;
   } | null;
+  /**
+   * Whether a server answers the endpoint, found with a real connect (`null` without an
+   * endpoint, and for WebSocket URLs): `live`, `absent` (no socket file or pipe), `stale` (a
+   * socket file nobody accepts on), `not-a-socket`, or `unknown` with the reason.
+   */
+  readonly server: Liveness | null;
+  /**
+   * What dead servers left behind (Linux): the endpoint's stale socket file and orphaned
+   * semaphores; without an endpoint, every ipcez semaphore in /dev/shm whose endpoint no
+   * server answers. `removed` says whether `fix` removed it.
+   */
+  readonly leftovers: readonly Leftover[];
   /** What to fix, as sentences; empty when nothing. */
   readonly fixes: readonly string[];
   /** The whole report as human-readable lines (what `ipcez doctor` prints). */
@@ -127,6 +149,8 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
 
   let mapping: Diagnosis['mapping'] = null;
   let signals: Diagnosis['signals'] = null;
+  let server: Liveness | null = null;
+  let canonical: string | undefined;
   if (detected) {
     try {
       switch (detected.transport) {
@@ -159,8 +183,7 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
       let names: { ready: string; acked: string } | null = null;
       if (mapping) {
         try {
-          const canonical =
-            detected.transport === 'unix' ? await canonicalSocketPath(mapping.resolved) : mapping.resolved;
+          canonical = detected.transport === 'unix' ? await canonicalSocketPath(mapping.resolved) : mapping.resolved;
           const derived = deriveSignalNames(canonical, detected.transport === 'pipe' ? 'win32' : 'linux');
           names =
             probe.namespace === 'local' && derived.localFallback
@@ -177,6 +200,35 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
         );
         exitCode ||= 3;
       }
+    }
+  }
+
+  if (endpoint !== undefined && mapping !== null && mapping.kind !== 'websocket-url') {
+    server = await probeLocal(canonical === undefined ? mapping.resolved : addressOf(canonical));
+    if (server.state === 'not-a-socket') {
+      fixes.push(
+        `${mapping.resolved} exists but is not a socket: ipcez will neither listen there nor remove it; move it away`,
+      );
+      exitCode ||= 3;
+    }
+  }
+  // Leftovers are files: named semaphores in /dev/shm (Linux) and socket files. Windows events
+  // and pipes vanish with their last handle, so a dead server leaves nothing there.
+  let leftovers: Leftover[] = [];
+  if (platform === 'linux' && (endpoint === undefined || (canonical !== undefined && server !== null))) {
+    const endpoints = new Map<string, { semaphores: string[]; liveness: Liveness }>();
+    for (const [owner, semaphores] of semaphoresByEndpoint(endpoint === undefined ? undefined : canonical)) {
+      endpoints.set(owner, { semaphores, liveness: await probeLocal(addressOf(owner)) });
+    }
+    if (endpoint !== undefined && canonical !== undefined && server !== null && !endpoints.has(canonical))
+      endpoints.set(canonical, { semaphores: [], liveness: server });
+    leftovers = await findLeftovers(endpoints, options.fix === true);
+    if (leftovers.some((l) => !l.removed)) {
+      fixes.push(
+        `remove the leftovers of a dead server: run "ipcez doctor${endpoint === undefined ? '' : ` ${endpoint}`} --fix" ` +
+          '(or start a server there: it replaces them)',
+      );
+      exitCode ||= 1;
     }
   }
 
@@ -209,6 +261,24 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
     );
     if (signals.names) lines.push(`signal names: ${signals.names.ready}, ${signals.names.acked}`);
   }
+  if (server) {
+    const text: Record<Liveness['state'], string> = {
+      live: 'live (a connection was accepted)',
+      absent: 'none answers (nothing at the endpoint)',
+      stale: 'none answers (a socket file nobody accepts on)',
+      'not-a-socket': 'none (the path is not a socket)',
+      unknown: `unknown (${server.state === 'unknown' ? server.reason : ''})`,
+    };
+    lines.push(`server: ${text[server.state]}`);
+  }
+  for (const l of leftovers) {
+    const what = l.kind === 'socket-file' ? 'stale socket file' : 'orphaned semaphore';
+    lines.push(
+      l.removed
+        ? `removed ${what}: ${l.path}`
+        : `${what}: ${l.path}${endpoint === undefined ? ` (of ${l.endpoint})` : ''}`,
+    );
+  }
   if (fixes.length === 0) lines.push('nothing to fix.');
   else for (const fix of fixes) lines.push(`fix: ${fix}`);
   const ok = fixes.length === 0;
@@ -222,6 +292,8 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
     detection,
     mapping,
     signals,
+    server,
+    leftovers,
     fixes,
     lines,
   };

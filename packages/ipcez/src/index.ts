@@ -6,6 +6,7 @@ export { detectTransport, isWebSocketUrl, TARGETS, OSES } from './detect.js';
 export type { Detection, DetectOptions, DetectionSource, Target, Os } from './detect.js';
 export { diagnose } from './diagnose.js';
 export type { Diagnosis, DiagnoseOptions } from './diagnose.js';
+export type { Leftover, Liveness } from './leftovers.js';
 export {
   IpcezError,
   IoError,
