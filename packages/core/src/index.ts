@@ -15,7 +15,7 @@ export {
   isIpcezError,
   invalidArgError,
 } from './errors.js';
-export type { IpcezErrorCode, IoErrorOptions, ConnectionLostReason } from './errors.js';
+export type { IpcezErrorCode, IpcezErrorClasses, IoErrorOptions, ConnectionLostReason } from './errors.js';
 export { DEFAULT_HIGH_WATER_MARK } from './contracts.js';
 export type {
   TransportKind,

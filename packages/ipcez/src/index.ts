@@ -24,5 +24,12 @@ export {
   IPCEZ_ERROR_CODES,
   isIpcezError,
 } from '@ipcez/core';
-export type { IpcezErrorCode, ConnectionLostReason, MessageResult, MessageHandler, TransportKind } from '@ipcez/core';
+export type {
+  IpcezErrorCode,
+  IpcezErrorClasses,
+  ConnectionLostReason,
+  MessageResult,
+  MessageHandler,
+  TransportKind,
+} from '@ipcez/core';
 export { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '@ipcez/framing';
