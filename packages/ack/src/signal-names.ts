@@ -17,7 +17,14 @@ export interface SignalNames {
   /** The "data acked" signal's name. */
   readonly acked: string;
   /** Windows only: the `Local\` names used when `Global\` is denied; `undefined` on Linux. */
-  readonly localFallback: { readonly ready: string; readonly acked: string } | undefined;
+  readonly localFallback:
+    | {
+        /** `Local\<pipename>.data_ready`. */
+        readonly ready: string;
+        /** `Local\<pipename>.data_acked`. */
+        readonly acked: string;
+      }
+    | undefined;
 }
 
 /**

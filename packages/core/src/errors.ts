@@ -467,7 +467,10 @@ export function isIpcezError(value: unknown, code?: IpcezErrorCode): value is Ip
 export function invalidArgError(
   message: string,
   kind: 'type' | 'range' = 'type',
-): (TypeError | RangeError) & { readonly code: 'IPCEZ_ERR_INVALID_ARG' } {
+): (TypeError | RangeError) & {
+  /** Always `'IPCEZ_ERR_INVALID_ARG'`. */
+  readonly code: 'IPCEZ_ERR_INVALID_ARG';
+} {
   const error = kind === 'range' ? new RangeError(message) : new TypeError(message);
   return Object.assign(error, { code: 'IPCEZ_ERR_INVALID_ARG' as const });
 }

@@ -40,7 +40,12 @@ export interface Detection {
   /** The os in force; `undefined` for a WebSocket URL (where it is ignored). */
   readonly os: Os | undefined;
   /** Where `target` and `os` came from. */
-  readonly sources: { readonly target: DetectionSource; readonly os: DetectionSource | undefined };
+  readonly sources: {
+    /** Where `target` came from. */
+    readonly target: DetectionSource;
+    /** Where `os` came from; `undefined` for a WebSocket URL. */
+    readonly os: DetectionSource | undefined;
+  };
 }
 
 const WS_URL = /^wss?:\/\//i;

@@ -31,27 +31,63 @@ export interface Diagnosis {
    * signals unusable, or the endpoint path is not a socket), 64 (bad endpoint), 78 (detection).
    */
   readonly exitCode: number;
-  /** `process.platform` and the Node version. */
+  /** `process.platform`. */
   readonly platform: string;
+  /** The Node version (`process.version`). */
   readonly node: string;
   /** The raw environment values read (`OS` too on Windows). */
-  readonly env: { readonly target: string | null; readonly os: string | null };
+  readonly env: {
+    /** The `target` variable, or `null` when unset. */
+    readonly target: string | null;
+    /** The `os` variable, or `null` when unset. */
+    readonly os: string | null;
+  };
   /** The endpoint examined, if one was given. */
   readonly endpoint: string | null;
   /** What detection decided, or the error it raised. */
   readonly detection:
-    (Detection & { readonly ok: true }) | { readonly ok: false; readonly code: string; readonly message: string };
+    | (Detection & {
+        /** Detection succeeded. */
+        readonly ok: true;
+      })
+    | {
+        /** Detection failed. */
+        readonly ok: false;
+        /** The error's code (`IPCEZ_ERR_DETECTION`, …). */
+        readonly code: string;
+        /** The error's message. */
+        readonly message: string;
+      };
   /** Where the endpoint maps to: the socket path or pipe name or URL, and its length budget. */
   readonly mapping: {
+    /** The socket path, `@name`, full pipe name or URL. */
     readonly resolved: string;
+    /** What kind of address it is. */
     readonly kind: 'socket-file' | 'abstract-socket' | 'named-pipe' | 'websocket-url';
-    readonly budget: { readonly used: number; readonly limit: number; readonly unit: 'bytes' | 'characters' } | null;
+    /** How much of the OS limit the address uses (`null` for a URL). */
+    readonly budget: {
+      /** Bytes (Unix) or characters (pipes) used. */
+      readonly used: number;
+      /** The most the OS allows. */
+      readonly limit: number;
+      /** What `used` and `limit` count. */
+      readonly unit: 'bytes' | 'characters';
+    } | null;
   } | null;
   /** Whether named signals (delivery acknowledgement) work here, and under which names. */
   readonly signals: {
+    /** A throwaway pair could be created, posted, taken and removed. */
     readonly available: boolean;
+    /** `posix` on Linux; `global` or `local` on Windows; `null` when unavailable. */
     readonly namespace: string | null;
-    readonly names: { readonly ready: string; readonly acked: string } | null;
+    /** The endpoint's signal names, when they could be derived. */
+    readonly names: {
+      /** The "data ready" signal's name. */
+      readonly ready: string;
+      /** The "data acked" signal's name. */
+      readonly acked: string;
+    } | null;
+    /** Why signals are unavailable, or `null`. */
     readonly error: string | null;
   } | null;
   /**

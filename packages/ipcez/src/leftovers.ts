@@ -10,14 +10,32 @@ const SIGNAL_SUFFIX = /\.(data_ready|data_acked|v2)$/;
 
 /** Whether a server answers an endpoint, as a real connect found out. */
 export type Liveness =
-  | { readonly state: 'live' }
-  | { readonly state: 'absent' }
-  | { readonly state: 'stale' }
-  | { readonly state: 'not-a-socket' }
-  | { readonly state: 'unknown'; readonly reason: string };
+  | {
+      /** A connection was accepted. */
+      readonly state: 'live';
+    }
+  | {
+      /** Nothing at the endpoint: no socket file, no pipe, no abstract socket listening. */
+      readonly state: 'absent';
+    }
+  | {
+      /** A socket file nobody accepts on (connect refused): a dead server's. */
+      readonly state: 'stale';
+    }
+  | {
+      /** The path exists and is not a socket. */
+      readonly state: 'not-a-socket';
+    }
+  | {
+      /** The probe could not tell (permission denied, …). */
+      readonly state: 'unknown';
+      /** What the probe ran into. */
+      readonly reason: string;
+    };
 
 /** One thing a dead server left behind. */
 export interface Leftover {
+  /** A socket file, or a named semaphore's file in /dev/shm. */
   readonly kind: 'socket-file' | 'semaphore';
   /** The file: the socket path, or `/dev/shm/sem.…`. */
   readonly path: string;
