@@ -22,7 +22,16 @@ export interface SignalNames {
    */
   readonly marker: string;
   /** Windows only: the `Local\` names used when `Global\` is denied; `undefined` on Linux. */
-  readonly localFallback: { readonly ready: string; readonly acked: string; readonly marker: string } | undefined;
+  readonly localFallback:
+    | {
+        /** `Local\<pipename>.data_ready`. */
+        readonly ready: string;
+        /** `Local\<pipename>.data_acked`. */
+        readonly acked: string;
+        /** `Local\<pipename>.v2`. */
+        readonly marker: string;
+      }
+    | undefined;
 }
 
 /**

@@ -14,7 +14,18 @@ export type ConnectionState = 'open' | 'closing' | 'closed';
  * exactly one `{ ok: false, error }` when the connection ends, then nothing more.
  */
 export type MessageResult =
-  { readonly ok: true; readonly message: Uint8Array } | { readonly ok: false; readonly error: IpcezError };
+  | {
+      /** A message arrived. */
+      readonly ok: true;
+      /** The message, whole. */
+      readonly message: Uint8Array;
+    }
+  | {
+      /** The connection ended: the last result. */
+      readonly ok: false;
+      /** Why it ended. */
+      readonly error: IpcezError;
+    };
 
 /** Receives {@link MessageResult}s. Called synchronously, in order; its throws propagate. */
 export type MessageHandler = (result: MessageResult) => void;

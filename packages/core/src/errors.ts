@@ -1,4 +1,5 @@
 import { IpcezError } from '@ipcez/framing';
+import type { FrameTooLargeError } from '@ipcez/framing';
 
 /**
  * Every error code ipcez produces, in one list. Codes are API: match on them, not on
@@ -388,17 +389,67 @@ export class AckUnavailableError extends IpcezError {
 }
 
 /**
- * Whether `value` is an ipcez error, optionally with a given code. Matches on `code`, so it
- * also recognises errors from a second copy of the package.
+ * The error class behind each code: what {@link isIpcezError} narrows to when given a code.
+ *
+ * @example
+ * ```ts
+ * type E = IpcezErrorClasses['IPCEZ_ERR_ACK_TIMEOUT']; // RecipientAckTimeoutError
+ * ```
+ */
+export interface IpcezErrorClasses {
+  /** An OS-level failure. */
+  IPCEZ_ERR_IO: IoError;
+  /** The peer went away, or `disconnect()` was called. */
+  IPCEZ_ERR_CONNECTION_LOST: ConnectionLostError;
+  /** A WebSocket handshake or protocol failure. */
+  IPCEZ_ERR_WS: WsError;
+  /** A message over the limit, sent or announced. */
+  IPCEZ_ERR_FRAME_TOO_LARGE: FrameTooLargeError;
+  /** `target`/`os` missing or invalid. */
+  IPCEZ_ERR_DETECTION: DetectionError;
+  /** A `target`/`os` combination this process cannot serve. */
+  IPCEZ_ERR_UNSUPPORTED_COMBINATION: UnsupportedCombinationError;
+  /** No "data acked" in time. */
+  IPCEZ_ERR_ACK_TIMEOUT: RecipientAckTimeoutError;
+  /** A live server already answers the endpoint. */
+  IPCEZ_ERR_ENDPOINT_IN_USE: EndpointInUseError;
+  /** The transport does not exist on this platform. */
+  IPCEZ_ERR_UNSUPPORTED_PLATFORM: UnsupportedPlatformError;
+  /** The endpoint cannot be used. */
+  IPCEZ_ERR_INVALID_ENDPOINT: InvalidEndpointError;
+  /** `wait: false` and the send queue is full. */
+  IPCEZ_ERR_SEND_BUFFER_FULL: SendBufferFullError;
+  /** Acks were asked for where they cannot work. */
+  IPCEZ_ERR_ACK_UNAVAILABLE: AckUnavailableError;
+}
+
+/**
+ * Whether `value` is an ipcez error with the given code, narrowed to that code's class
+ * ({@link IpcezErrorClasses}). Matches on `code`, so it also recognises errors from a second
+ * copy of the package.
+ *
+ * @param value - anything caught.
+ * @param code - the code to require.
+ * @returns `true` when `value` is an `Error` whose `code` equals `code`.
+ * @example
+ * ```ts
+ * if (isIpcezError(error, 'IPCEZ_ERR_ACK_TIMEOUT')) console.warn(`unconfirmed after ${error.timeoutMs} ms`);
+ * ```
+ */
+export function isIpcezError<C extends IpcezErrorCode>(value: unknown, code: C): value is IpcezErrorClasses[C];
+/**
+ * Whether `value` is an ipcez error (its `code` is one of {@link IPCEZ_ERROR_CODES}), or, with
+ * `code`, one with that code.
  *
  * @param value - anything caught.
  * @param code - the code to require, if any.
  * @returns `true` when `value` is an `Error` whose `code` is an ipcez code (or equals `code`).
  * @example
  * ```ts
- * if (isIpcezError(error, 'IPCEZ_ERR_ACK_TIMEOUT')) retry();
+ * if (!isIpcezError(error)) throw error;
  * ```
  */
+export function isIpcezError(value: unknown, code?: IpcezErrorCode): value is IpcezError;
 export function isIpcezError(value: unknown, code?: IpcezErrorCode): value is IpcezError {
   if (!(value instanceof Error)) return false;
   const actual = (value as { code?: unknown }).code;
@@ -421,7 +472,10 @@ export function isIpcezError(value: unknown, code?: IpcezErrorCode): value is Ip
 export function invalidArgError(
   message: string,
   kind: 'type' | 'range' = 'type',
-): (TypeError | RangeError) & { readonly code: 'IPCEZ_ERR_INVALID_ARG' } {
+): (TypeError | RangeError) & {
+  /** Always `'IPCEZ_ERR_INVALID_ARG'`. */
+  readonly code: 'IPCEZ_ERR_INVALID_ARG';
+} {
   const error = kind === 'range' ? new RangeError(message) : new TypeError(message);
   return Object.assign(error, { code: 'IPCEZ_ERR_INVALID_ARG' as const });
 }

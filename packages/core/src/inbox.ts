@@ -2,7 +2,18 @@ import { invalidArgError } from './errors.js';
 
 /** One item delivered to a handler: a success with the item, or the one terminal error. */
 export type InboxResult<T, E extends Error> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+  | {
+      /** An item. */
+      readonly ok: true;
+      /** The item, as pushed. */
+      readonly value: T;
+    }
+  | {
+      /** The end: the last result. */
+      readonly ok: false;
+      /** Why it ended. */
+      readonly error: E;
+    };
 
 /** Options of {@link Inbox}. */
 export interface InboxOptions<E extends Error> {

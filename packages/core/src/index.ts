@@ -15,7 +15,7 @@ export {
   isIpcezError,
   invalidArgError,
 } from './errors.js';
-export type { IpcezErrorCode, IoErrorOptions, ConnectionLostReason } from './errors.js';
+export type { IpcezErrorCode, IpcezErrorClasses, IoErrorOptions, ConnectionLostReason } from './errors.js';
 export { DEFAULT_HIGH_WATER_MARK, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_FRAME_TIMEOUT_MS } from './constants.js';
 export { describeValue } from './describe-value.js';
 export { resolveCommonOptions, integerOption } from './options.js';

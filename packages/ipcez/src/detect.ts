@@ -40,11 +40,19 @@ export interface Detection {
   /** The os in force; `undefined` for a WebSocket URL (where it is ignored). */
   readonly os: Os | undefined;
   /** Where `target` and `os` came from. */
-  readonly sources: { readonly target: DetectionSource; readonly os: DetectionSource | undefined };
+  readonly sources: {
+    /** Where `target` came from. */
+    readonly target: DetectionSource;
+    /** Where `os` came from; `undefined` for a WebSocket URL. */
+    readonly os: DetectionSource | undefined;
+  };
 }
 
 const WS_URL = /^wss?:\/\//i;
 const HTTP_URL = /^https?:\/\//i;
+// Any other `scheme://` (RFC 3986 scheme syntax): almost always a URL the user meant for another
+// library (`tcp://`, `unix://`, `ipc://`), never a socket path they want created in `./tcp:`.
+const OTHER_URL = /^([a-z][a-z0-9+.-]*):\/\//i;
 
 /** Whether the endpoint is a WebSocket URL (`ws://` or `wss://`, any case). */
 export function isWebSocketUrl(endpoint: string): boolean {
@@ -111,8 +119,8 @@ function normalize(variable: 'target' | 'os', raw: string | undefined, allowed: 
  *   local endpoint; the fix is also printed once to stderr.
  * @throws UnsupportedCombinationError (`IPCEZ_ERR_UNSUPPORTED_COMBINATION`) for `target=remote`
  *   with a non-URL endpoint, or an `os` that is not this machine's.
- * @throws InvalidEndpointError (`IPCEZ_ERR_INVALID_ENDPOINT`) for an empty endpoint or an
- *   `http(s)://` URL (use `ws(s)://`).
+ * @throws InvalidEndpointError (`IPCEZ_ERR_INVALID_ENDPOINT`) for an empty endpoint, an
+ *   `http(s)://` URL (use `ws(s)://`), or any other `scheme://` URL (`tcp://`, `unix://`, …).
  * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when `endpoint` is not a string.
  * @example
  * ```ts
@@ -130,6 +138,14 @@ export function detectTransport(endpoint: string, options: DetectOptions = {}): 
     throw new InvalidEndpointError(
       endpoint,
       `an http(s) URL is not a WebSocket endpoint; use ${endpoint.replace(/^http/i, 'ws')}`,
+    );
+  }
+  const scheme = OTHER_URL.exec(endpoint)?.[1];
+  if (scheme !== undefined) {
+    throw new InvalidEndpointError(
+      endpoint,
+      `${scheme}:// is not a supported endpoint scheme: use ws:// or wss:// for WebSocket, or a socket path ` +
+        `(./${endpoint} if you really mean a relative path) or pipe name for a local endpoint`,
     );
   }
   const env = options.env ?? process.env;

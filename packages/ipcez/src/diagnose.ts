@@ -5,45 +5,103 @@ import { isIpcezError } from '@ipcez/core';
 import { resolvePipeName } from '@ipcez/transport-pipe';
 import { resolveUnixEndpoint, sunPathBytes } from '@ipcez/transport-unix';
 import { detectTransport } from './detect.js';
-import type { Detection } from './detect.js';
+import type { Detection, Os, Target } from './detect.js';
+import { addressOf, findLeftovers, probeLocal, semaphoresByEndpoint } from './leftovers.js';
+import type { Leftover, Liveness } from './leftovers.js';
 
-/** Inputs of {@link diagnose}: explicit `target`/`os` (as the CLI's `--target`/`--os`). */
+/** Inputs of {@link diagnose}: explicit `target`/`os` (as the CLI's `--target`/`--os`), and `fix`. */
 export interface DiagnoseOptions {
   /** Explicit target; wins over the environment. */
-  readonly target?: string;
+  readonly target?: Target;
   /** Explicit os; wins over the environment. */
-  readonly os?: string;
+  readonly os?: Os;
+  /**
+   * Remove what is provably stale (as `ipcez doctor --fix`): the socket file and semaphores of
+   * an endpoint no server answers. A live endpoint is never touched. Default `false`.
+   */
+  readonly fix?: boolean;
 }
 
 /** The report of {@link diagnose}: every field is plain data, so it serialises as JSON. */
 export interface Diagnosis {
   /** `true` when the endpoint (or, without one, the environment) is ready to use. */
   readonly ok: boolean;
-  /** The CLI exit code matching the first problem: 0, 64 (bad endpoint), 78 (detection). */
+  /**
+   * The CLI exit code matching the first problem: 0, 1 (leftovers of a dead server), 3 (named
+   * signals unusable, or the endpoint path is not a socket), 64 (bad endpoint), 78 (detection).
+   */
   readonly exitCode: number;
-  /** `process.platform` and the Node version. */
+  /** `process.platform`. */
   readonly platform: string;
+  /** The Node version (`process.version`). */
   readonly node: string;
   /** The raw environment values read (`OS` too on Windows). */
-  readonly env: { readonly target: string | null; readonly os: string | null };
+  readonly env: {
+    /** The `target` variable, or `null` when unset. */
+    readonly target: string | null;
+    /** The `os` variable, or `null` when unset. */
+    readonly os: string | null;
+  };
   /** The endpoint examined, if one was given. */
   readonly endpoint: string | null;
   /** What detection decided, or the error it raised. */
   readonly detection:
-    (Detection & { readonly ok: true }) | { readonly ok: false; readonly code: string; readonly message: string };
+    | (Detection & {
+        /** Detection succeeded. */
+        readonly ok: true;
+      })
+    | {
+        /** Detection failed. */
+        readonly ok: false;
+        /** The error's code (`IPCEZ_ERR_DETECTION`, …). */
+        readonly code: string;
+        /** The error's message. */
+        readonly message: string;
+      };
   /** Where the endpoint maps to: the socket path or pipe name or URL, and its length budget. */
   readonly mapping: {
+    /** The socket path, `@name`, full pipe name or URL. */
     readonly resolved: string;
+    /** What kind of address it is. */
     readonly kind: 'socket-file' | 'abstract-socket' | 'named-pipe' | 'websocket-url';
-    readonly budget: { readonly used: number; readonly limit: number; readonly unit: 'bytes' | 'characters' } | null;
+    /** How much of the OS limit the address uses (`null` for a URL). */
+    readonly budget: {
+      /** Bytes (Unix) or characters (pipes) used. */
+      readonly used: number;
+      /** The most the OS allows. */
+      readonly limit: number;
+      /** What `used` and `limit` count. */
+      readonly unit: 'bytes' | 'characters';
+    } | null;
   } | null;
   /** Whether named signals (delivery acknowledgement) work here, and under which names. */
   readonly signals: {
+    /** A throwaway pair could be created, posted, taken and removed. */
     readonly available: boolean;
+    /** `posix` on Linux; `global` or `local` on Windows; `null` when unavailable. */
     readonly namespace: string | null;
-    readonly names: { readonly ready: string; readonly acked: string } | null;
+    /** The endpoint's signal names, when they could be derived. */
+    readonly names: {
+      /** The "data ready" signal's name. */
+      readonly ready: string;
+      /** The "data acked" signal's name. */
+      readonly acked: string;
+    } | null;
+    /** Why signals are unavailable, or `null`. */
     readonly error: string | null;
   } | null;
+  /**
+   * Whether a server answers the endpoint, found with a real connect (`null` without an
+   * endpoint, and for WebSocket URLs): `live`, `absent` (no socket file or pipe), `stale` (a
+   * socket file nobody accepts on), `not-a-socket`, or `unknown` with the reason.
+   */
+  readonly server: Liveness | null;
+  /**
+   * What dead servers left behind (Linux): the endpoint's stale socket file and orphaned
+   * semaphores; without an endpoint, every ipcez semaphore in /dev/shm whose endpoint no
+   * server answers. `removed` says whether `fix` removed it.
+   */
+  readonly leftovers: readonly Leftover[];
   /** What to fix, as sentences; empty when nothing. */
   readonly fixes: readonly string[];
   /** The whole report as human-readable lines (what `ipcez doctor` prints). */
@@ -127,6 +185,8 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
 
   let mapping: Diagnosis['mapping'] = null;
   let signals: Diagnosis['signals'] = null;
+  let server: Liveness | null = null;
+  let canonical: string | undefined;
   if (detected) {
     try {
       switch (detected.transport) {
@@ -159,8 +219,7 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
       let names: { ready: string; acked: string } | null = null;
       if (mapping) {
         try {
-          const canonical =
-            detected.transport === 'unix' ? await canonicalSocketPath(mapping.resolved) : mapping.resolved;
+          canonical = detected.transport === 'unix' ? await canonicalSocketPath(mapping.resolved) : mapping.resolved;
           const derived = deriveSignalNames(canonical, detected.transport === 'pipe' ? 'win32' : 'linux');
           names =
             probe.namespace === 'local' && derived.localFallback
@@ -177,6 +236,35 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
         );
         exitCode ||= 3;
       }
+    }
+  }
+
+  if (endpoint !== undefined && mapping !== null && mapping.kind !== 'websocket-url') {
+    server = await probeLocal(canonical === undefined ? mapping.resolved : addressOf(canonical));
+    if (server.state === 'not-a-socket') {
+      fixes.push(
+        `${mapping.resolved} exists but is not a socket: ipcez will neither listen there nor remove it; move it away`,
+      );
+      exitCode ||= 3;
+    }
+  }
+  // Leftovers are files: named semaphores in /dev/shm (Linux) and socket files. Windows events
+  // and pipes vanish with their last handle, so a dead server leaves nothing there.
+  let leftovers: Leftover[] = [];
+  if (platform === 'linux' && (endpoint === undefined || (canonical !== undefined && server !== null))) {
+    const endpoints = new Map<string, { semaphores: string[]; liveness: Liveness }>();
+    for (const [owner, semaphores] of semaphoresByEndpoint(endpoint === undefined ? undefined : canonical)) {
+      endpoints.set(owner, { semaphores, liveness: await probeLocal(addressOf(owner)) });
+    }
+    if (endpoint !== undefined && canonical !== undefined && server !== null && !endpoints.has(canonical))
+      endpoints.set(canonical, { semaphores: [], liveness: server });
+    leftovers = await findLeftovers(endpoints, options.fix === true);
+    if (leftovers.some((l) => !l.removed)) {
+      fixes.push(
+        `remove the leftovers of a dead server: run "ipcez doctor${endpoint === undefined ? '' : ` ${endpoint}`} --fix" ` +
+          '(or start a server there: it replaces them)',
+      );
+      exitCode ||= 1;
     }
   }
 
@@ -209,6 +297,24 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
     );
     if (signals.names) lines.push(`signal names: ${signals.names.ready}, ${signals.names.acked}`);
   }
+  if (server) {
+    const text: Record<Liveness['state'], string> = {
+      live: 'live (a connection was accepted)',
+      absent: 'none answers (nothing at the endpoint)',
+      stale: 'none answers (a socket file nobody accepts on)',
+      'not-a-socket': 'none (the path is not a socket)',
+      unknown: `unknown (${server.state === 'unknown' ? server.reason : ''})`,
+    };
+    lines.push(`server: ${text[server.state]}`);
+  }
+  for (const l of leftovers) {
+    const what = l.kind === 'socket-file' ? 'stale socket file' : 'orphaned semaphore';
+    lines.push(
+      l.removed
+        ? `removed ${what}: ${l.path}`
+        : `${what}: ${l.path}${endpoint === undefined ? ` (of ${l.endpoint})` : ''}`,
+    );
+  }
   if (fixes.length === 0) lines.push('nothing to fix.');
   else for (const fix of fixes) lines.push(`fix: ${fix}`);
   const ok = fixes.length === 0;
@@ -222,6 +328,8 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
     detection,
     mapping,
     signals,
+    server,
+    leftovers,
     fixes,
     lines,
   };

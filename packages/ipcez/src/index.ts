@@ -10,6 +10,7 @@ export { detectTransport, isWebSocketUrl, TARGETS, OSES } from './detect.js';
 export type { Detection, DetectOptions, DetectionSource, Target, Os } from './detect.js';
 export { diagnose } from './diagnose.js';
 export type { Diagnosis, DiagnoseOptions } from './diagnose.js';
+export type { Leftover, Liveness } from './leftovers.js';
 export {
   IpcezError,
   IoError,
@@ -29,5 +30,12 @@ export {
   IPCEZ_ERROR_CODES,
   isIpcezError,
 } from '@ipcez/core';
-export type { IpcezErrorCode, ConnectionLostReason, MessageResult, MessageHandler, TransportKind } from '@ipcez/core';
+export type {
+  IpcezErrorCode,
+  IpcezErrorClasses,
+  ConnectionLostReason,
+  MessageResult,
+  MessageHandler,
+  TransportKind,
+} from '@ipcez/core';
 export { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '@ipcez/framing';

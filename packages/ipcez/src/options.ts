@@ -1,13 +1,13 @@
 import type { WsConnectOptions, WsListenOptions } from '@ipcez/transport-ws';
-import type { DetectOptions } from './detect.js';
+import type { DetectOptions, Os, Target } from './detect.js';
 import type { RetryOptions } from './retry.js';
 
 /** The facade's own options, on top of the transport's. */
 interface FacadeOptions {
   /** `'local'` or `'remote'`; wins over the `target` environment variable. Ignored for ws:// URLs. */
-  readonly target?: string;
+  readonly target?: Target;
   /** `'linux'` or `'windows'`; wins over the `os` environment variable. Ignored for ws:// URLs. */
-  readonly os?: string;
+  readonly os?: Os;
   /**
    * Delivery acknowledgement (local transports only): sends resolve once the recipient's
    * endpoint acked them. Default `true` on local transports; on WebSocket it is unavailable

@@ -267,7 +267,6 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
 
   it('prints help for the tool and each command', async () => {
     for (const cmd of [
-      [],
       ['--help'],
       ['echo', '--help'],
       ['listen', '--help'],

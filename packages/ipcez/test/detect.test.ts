@@ -114,6 +114,21 @@ describe('detectTransport', () => {
     );
   });
 
+  it.each(['tcp://127.0.0.1:5555', 'unix:///tmp/a.sock', 'ipc://x', 'zmq+tcp://h:1'])(
+    'refuses the URL %s instead of taking it as a relative socket path',
+    (endpoint) => {
+      const env = { target: 'local', os: 'linux' };
+      expect(() => detectTransport(endpoint, { env, platform: 'linux' })).toThrow(
+        expect.objectContaining({
+          code: 'IPCEZ_ERR_INVALID_ENDPOINT',
+          message: expect.stringMatching(/not a supported endpoint scheme/) as string,
+        }) as Error,
+      );
+      // Spelled as a relative path on purpose, it is one.
+      expect(detectTransport(`./${endpoint}`, { env, platform: 'linux' }).transport).toBe('unix');
+    },
+  );
+
   it('refuses an empty endpoint and a non-string endpoint with clear errors', () => {
     expect(() => detectTransport('')).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ENDPOINT' }) as Error);
     expect(() => detectTransport(42 as unknown as string)).toThrow(TypeError);

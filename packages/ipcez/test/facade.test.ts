@@ -14,7 +14,7 @@ import { connect, listen } from 'ipcez';
 import type { MessageResult, Server, Socket } from 'ipcez';
 
 const isWindows = process.platform === 'win32';
-const local = isWindows ? { target: 'local', os: 'windows' } : { target: 'local', os: 'linux' };
+const local = isWindows ? ({ target: 'local', os: 'windows' } as const) : ({ target: 'local', os: 'linux' } as const);
 const PEER = fileURLToPath(new URL('./fixtures/peer.mjs', import.meta.url));
 const text = (m: Uint8Array): string => new TextDecoder().decode(m);
 

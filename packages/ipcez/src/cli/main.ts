@@ -4,9 +4,13 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { connect, diagnose, listen } from 'ipcez';
-import type { Server, Socket } from 'ipcez';
+import type { Os, Server, Socket, Target } from 'ipcez';
 import { CliTimeoutError, EXIT, UsageError, exitCodeFor } from './exit-codes.js';
 import { formatMessage, parseFormat } from './format.js';
+import { closest } from './suggest.js';
+
+/** How long `send --replies N` waits in all when no `--timeout` is given. */
+const DEFAULT_REPLY_TIMEOUT_MS = 5000;
 
 const COMMON_HELP = `
 Detection flags (override the environment variables of the same name):
@@ -25,7 +29,7 @@ Commands:
   send <endpoint>     connect, send messages, optionally print replies
   doctor [endpoint]   show what ipcez detects here and what to fix
 
-Run "ipcez <command> --help" for a command's options.
+Run "ipcez <command> --help" for a command's options, "ipcez --version" for the version.
 Exit codes: 0 ok, 1 no server, 3 transport error, 50 permission denied, 64 invalid
 arguments, 78 detection failed / unsupported combination, 124 timeout, 125 internal failure.`,
   echo: `Usage: ipcez echo <endpoint> [options]
@@ -47,17 +51,24 @@ ${COMMON_HELP}`,
 Connects to <endpoint> and sends: the message argument, the whole file F as one message,
 or each line of standard input as one message.
   --count N               send the message N times (default 1)
-  --replies N             then wait for N replies and print them, one line each
+  --replies N             then wait for N replies, printing each as it arrives
   --format F              how replies are printed: text, hex, base64, json
-  --timeout MS            give up after MS milliseconds in all (exit 124)
+  --timeout MS            give up after MS milliseconds in all (exit 124); with --replies
+                          the default is ${DEFAULT_REPLY_TIMEOUT_MS}, without it there is none (each send
+                          is still bounded by the ack timeout)
   --wait[=MS]             wait up to MS ms (default 30000) for the server to appear
                           (retried while the endpoint is missing or refuses; then exit 1)
 ${COMMON_HELP}`,
-  doctor: `Usage: ipcez doctor [endpoint] [--json] [options]
+  doctor: `Usage: ipcez doctor [endpoint] [--json] [--fix] [options]
 
 Shows what was detected and from where, which transport and final socket path or pipe name
-the endpoint maps to, the path-length budget, whether named signals work here, and what to fix.
+the endpoint maps to, the path-length budget, whether named signals work here, whether a
+server answers the endpoint, leftovers of servers that died (a stale socket file, orphaned
+semaphores in /dev/shm; without an endpoint, every ipcez semaphore there), and what to fix.
   --json                  print the report as JSON
+  --fix                   remove what is provably stale: only leftovers whose endpoint no
+                          server answers (a live endpoint is never touched), and only
+                          sockets and ipcez semaphores (never another file)
 ${COMMON_HELP}`,
 };
 
@@ -69,9 +80,33 @@ const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
+/**
+ * Parses a command's arguments. Unknown options and missing values are reported in the CLI's
+ * own words (with the closest known option), before `parseArgs` would say it in its own.
+ */
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  const merged = { ...COMMON_OPTIONS, ...options };
+  const all: NonNullable<ParseArgsConfig['options']> = merged;
+  const shorts = new Map(Object.entries(all).flatMap(([name, o]) => (o.short === undefined ? [] : [[o.short, name]])));
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || arg === '-') continue;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') ? arg.slice(2, eq === -1 ? undefined : eq) : shorts.get(arg.slice(1));
+    const option = name === undefined ? undefined : all[name];
+    if (name === undefined || option === undefined) {
+      const typed = arg.startsWith('--') ? arg.slice(0, eq === -1 ? undefined : eq) : arg;
+      const guess = closest(typed.replace(/^-+/, ''), Object.keys(all));
+      throw new UsageError(`unknown option ${typed}${guess === undefined ? '' : `; did you mean --${guess}?`}`);
+    }
+    if (option.type === 'string' && eq === -1) {
+      if (i + 1 >= args.length) throw new UsageError(`option --${name} needs a value`);
+      i++;
+    }
+  }
   try {
-    return parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    return parseArgs({ args, options: merged, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -85,25 +120,26 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
 }
 
 interface Common {
-  target?: string;
-  os?: string;
+  // Passed through as typed: detection validates them (DetectionError, exit 78).
+  target?: Target;
+  os?: Os;
   ack?: boolean;
   ackTimeoutMs?: number;
 }
 
 function common(values: { target?: string; os?: string; 'no-ack'?: boolean; 'ack-timeout'?: string }): Common {
   const options: Common = {};
-  if (values.target !== undefined) options.target = values.target;
-  if (values.os !== undefined) options.os = values.os;
+  if (values.target !== undefined) options.target = values.target as Target;
+  if (values.os !== undefined) options.os = values.os as Os;
   if (values['no-ack'] === true) options.ack = false;
   if (values['ack-timeout'] !== undefined)
     options.ackTimeoutMs = positiveInt('ack-timeout', values['ack-timeout'], 5000);
   return options;
 }
 
-function endpointArg(positionals: string[], command: string): string {
+function endpointArg(positionals: string[]): string {
   const endpoint = positionals[0];
-  if (endpoint === undefined) throw new UsageError(`ipcez ${command}: missing <endpoint>`);
+  if (endpoint === undefined) throw new UsageError('missing <endpoint>');
   return endpoint;
 }
 
@@ -152,7 +188,7 @@ async function serve(server: Server, onSocket: (socket: Socket, stop: () => void
 async function cmdEcho(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {});
   if (values.help) return help('echo');
-  const server = await listen(endpointArg(positionals, 'echo'), common(values));
+  const server = await listen(endpointArg(positionals), common(values));
   await serve(server, (socket) => {
     socket.messageHandler((result) => {
       if (!result.ok) return;
@@ -168,7 +204,7 @@ async function cmdListen(args: string[]): Promise<number> {
   if (values.help) return help('listen');
   const format = parseFormat(values.format);
   const count = values.count === undefined ? Infinity : positiveInt('count', values.count, 1);
-  const server = await listen(endpointArg(positionals, 'listen'), common(values));
+  const server = await listen(endpointArg(positionals), common(values));
   let received = 0;
   await serve(server, (socket, stop) => {
     socket.messageHandler((result) => {
@@ -214,16 +250,21 @@ async function cmdSend(args: string[]): Promise<number> {
     wait: { type: 'string' },
   });
   if (values.help) return help('send');
-  const endpoint = endpointArg(positionals, 'send');
+  const endpoint = endpointArg(positionals);
   const sources = [positionals[1] !== undefined, values.file !== undefined, values.stdin === true].filter(
     Boolean,
   ).length;
-  if (sources !== 1) throw new UsageError('ipcez send: give exactly one of [message], --file F, --stdin');
-  if (positionals.length > 2) throw new UsageError(`ipcez send: unexpected argument ${JSON.stringify(positionals[2])}`);
+  if (sources !== 1) throw new UsageError('give exactly one of [message], --file F, --stdin');
+  if (positionals.length > 2) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[2])}`);
   const count = positiveInt('count', values.count, 1);
   const replies = positiveInt('replies', values.replies, 0, 0);
   const format = parseFormat(values.format);
-  const timeoutMs = values.timeout === undefined ? undefined : positiveInt('timeout', values.timeout, 0);
+  const defaultTimeout = values.timeout === undefined && replies > 0;
+  const timeoutMs = defaultTimeout
+    ? DEFAULT_REPLY_TIMEOUT_MS
+    : values.timeout === undefined
+      ? undefined
+      : positiveInt('timeout', values.timeout, 0);
 
   let messages: (Uint8Array | string)[];
   if (values.file !== undefined) messages = [readMessageFile(values.file)];
@@ -231,6 +272,12 @@ async function cmdSend(args: string[]): Promise<number> {
   else messages = [positionals[1]!];
 
   const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const timedOut = (): CliTimeoutError =>
+    new CliTimeoutError(
+      `timed out after ${String(timeoutMs)} ms` +
+        (defaultTimeout ? ' (the default with --replies; set --timeout)' : '') +
+        (replies > 0 ? `: ${String(printed)} of ${String(replies)} replies` : ''),
+    );
   const waitMs = values.wait === undefined ? undefined : positiveInt('wait', values.wait, 0);
   const options = {
     ...common(values),
@@ -238,7 +285,7 @@ async function cmdSend(args: string[]): Promise<number> {
     ...(waitMs === undefined ? {} : { retry: { attempts: Infinity, maxDelayMs: 500, withinMs: waitMs } }),
   };
   let socket: Socket | undefined;
-  const got: Uint8Array[] = [];
+  let printed = 0;
   let wake: (() => void) | undefined;
   let ended: Error | undefined;
   // On timeout: end the connection, so every wait below (sends, acks, replies) stops.
@@ -249,26 +296,26 @@ async function cmdSend(args: string[]): Promise<number> {
   signal?.addEventListener('abort', onTimeout, { once: true });
   try {
     socket = await connect(endpoint, options);
+    // Each reply is printed as it arrives, so a timeout still shows what came.
     socket.messageHandler((result) => {
-      if (result.ok) got.push(result.message);
-      else ended = result.error;
+      if (!result.ok) ended = result.error;
+      else if (printed < replies) out(formatMessage(result.message, format, printed++));
       wake?.();
     });
     const sends: Promise<void>[] = [];
     for (let i = 0; i < count; i++)
       for (const m of messages) sends.push(socket.sendMessage(m, signal ? { signal } : {}));
     await Promise.all(sends);
-    while (got.length < replies) {
+    while (printed < replies) {
       if (signal?.aborted === true) break;
       if (ended) throw ended;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
     }
-    if (signal?.aborted === true) throw new CliTimeoutError(`timed out after ${String(timeoutMs)} ms`);
-    for (let i = 0; i < replies; i++) out(formatMessage(got[i]!, format, i));
+    if (signal?.aborted === true) throw timedOut();
   } catch (error) {
-    if (signal?.aborted === true) throw new CliTimeoutError(`timed out after ${String(timeoutMs)} ms`);
+    if (signal?.aborted === true) throw timedOut();
     throw error;
   } finally {
     signal?.removeEventListener('abort', onTimeout);
@@ -278,10 +325,10 @@ async function cmdSend(args: string[]): Promise<number> {
 }
 
 async function cmdDoctor(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, fix: { type: 'boolean' } });
   if (values.help) return help('doctor');
   const { ack: _ack, ackTimeoutMs: _timeout, ...detect } = common(values);
-  const report = await diagnose(positionals[0], detect);
+  const report = await diagnose(positionals[0], { ...detect, fix: values.fix === true });
   if (values.json === true) out(JSON.stringify(report, null, 2));
   else for (const line of report.lines) out(line);
   return report.ok ? EXIT.ok : report.exitCode;
@@ -292,8 +339,20 @@ function help(command: string): number {
   return EXIT.ok;
 }
 
+const COMMANDS = ['echo', 'listen', 'send', 'doctor', 'help'];
+
+function version(): string {
+  // dist/cli/main.js → the package root's package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The command being run, for the prefix of error messages (`ipcez send: …`). */
+let current: string | undefined;
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && COMMANDS.includes(command) && command !== 'help') current = command;
   switch (command) {
     case 'echo':
       return cmdEcho(rest);
@@ -304,12 +363,24 @@ async function main(argv: string[]): Promise<number> {
     case 'doctor':
       return cmdDoctor(rest);
     case undefined:
+      // A bare `ipcez` did nothing the user asked for: usage on stderr, and a failing exit.
+      process.stderr.write(`${HELP['main']!}\n`);
+      return EXIT.usage;
+    case '--version':
+      out(version());
+      return EXIT.ok;
     case '--help':
     case '-h':
     case 'help':
       return help(rest[0] ?? 'main');
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}; run "ipcez --help"`);
+    default: {
+      const guess = command.startsWith('-') ? undefined : closest(command, COMMANDS);
+      throw new UsageError(
+        command.startsWith('-')
+          ? `unknown option ${command}; the options follow a command`
+          : `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : `; did you mean ${JSON.stringify(guess)}?`}`,
+      );
+    }
   }
 }
 
@@ -331,8 +402,9 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const code = exitCodeFor(error);
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`ipcez: ${message}\n`);
-    if (code === EXIT.usage && error instanceof UsageError) process.stderr.write('run "ipcez --help" for usage\n');
+    const prefix = current === undefined ? 'ipcez' : `ipcez ${current}`;
+    process.stderr.write(`${prefix}: ${message}\n`);
+    if (code === EXIT.usage && error instanceof UsageError) process.stderr.write(`run "${prefix} --help" for usage\n`);
     if (code === EXIT.internal && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exitCode = code;
   },
