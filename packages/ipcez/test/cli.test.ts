@@ -4,36 +4,12 @@ import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { openSignalPair } from '@ipcez/ack';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CLI, TEMP_PREFIX, childEnv, leftoverSemaphores, runCli, startCliServer, tempDir } from './helpers/cli.js';
-import type { CliServer } from './helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, childEnv, runCli, tempDir, useCliFixture } from './helpers/cli.js';
 
 const onLinux = process.platform === 'linux';
-const servers: CliServer[] = [];
-const cleanups: (() => void)[] = [];
-
-afterAll(() => {
-  // Every server these tests started was stopped cleanly: no signal pair is left behind.
-  expect(leftoverSemaphores(TEMP_PREFIX)).toEqual([]);
-});
-
-afterEach(async () => {
-  // SIGTERM: the server shuts down cleanly, so its socket file and signal pair are removed.
-  for (const s of servers.splice(0)) await s.stop('SIGTERM');
-  for (const c of cleanups.splice(0)) c();
-});
-
-function sockPath(name = 's.sock'): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return join(t.dir, name);
-}
-
-async function server(args: string[], env?: NodeJS.ProcessEnv): Promise<CliServer> {
-  const s = await startCliServer(args, env);
-  servers.push(s);
-  return s;
-}
+// Servers stop cleanly and temp dirs go after each test; no signal pair is left at the end.
+const { cleanups, server, sockPath } = useCliFixture();
 
 // Each test starts several real processes; on a loaded 2-core machine that takes seconds.
 describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeout: 30_000 }, () => {

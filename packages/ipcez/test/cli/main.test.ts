@@ -1,37 +1,15 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
+
 import { createInterface } from 'node:readline';
 import { listen } from 'ipcez';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CLI, TEMP_PREFIX, childEnv, leftoverSemaphores, runCli, startCliServer, tempDir } from '../helpers/cli.js';
-import type { CliServer } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, childEnv, runCli, startCliServer, useCliFixture } from '../helpers/cli.js';
 
 const onLinux = process.platform === 'linux';
-const servers: CliServer[] = [];
-const cleanups: (() => void)[] = [];
-
-afterAll(() => {
-  expect(leftoverSemaphores(TEMP_PREFIX)).toEqual([]);
-});
-
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.stop('SIGTERM');
-  for (const c of cleanups.splice(0)) c();
-});
-
-function sockPath(name = 's.sock'): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return join(t.dir, name);
-}
-
-async function server(args: string[]): Promise<CliServer> {
-  const s = await startCliServer(args);
-  servers.push(s);
-  return s;
-}
+// Servers stop cleanly and temp dirs go after each test; no signal pair is left at the end.
+const { server, sockPath } = useCliFixture();
 
 function semaphoresOf(path: string): string[] {
   const escaped = path.replaceAll('%', '%25').replaceAll('_', '%5F').replaceAll('/', '_');

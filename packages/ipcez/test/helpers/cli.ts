@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, expect } from 'vitest';
 
 export const CLI: string = fileURLToPath(new URL('../../bin/ipcez.js', import.meta.url));
 
@@ -141,6 +142,46 @@ export function tempDir(): { dir: string; cleanup: () => void } {
     dir,
     cleanup: () => {
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What {@link useCliFixture} gives a test file. */
+export interface CliFixture {
+  /** A socket path in a fresh temp dir, removed after the test. */
+  readonly sockPath: (name?: string) => string;
+  /** Starts a CLI server, stopped (SIGTERM, so cleanly) after the test. */
+  readonly server: (args: string[], env?: NodeJS.ProcessEnv) => Promise<CliServer>;
+  /** More cleanups to run after the test, in order. */
+  readonly cleanups: (() => void)[];
+}
+
+/**
+ * Registers the file's hooks: after each test its servers stop cleanly (socket file and
+ * signal pair removed) and its temp dirs go; after the file, no signal pair of these tests is
+ * left in /dev/shm.
+ */
+export function useCliFixture(): CliFixture {
+  const servers: CliServer[] = [];
+  const cleanups: (() => void)[] = [];
+  afterAll(() => {
+    expect(leftoverSemaphores(TEMP_PREFIX)).toEqual([]);
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop('SIGTERM');
+    for (const c of cleanups.splice(0)) c();
+  });
+  return {
+    cleanups,
+    sockPath: (name = 's.sock') => {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      return join(t.dir, name);
+    },
+    server: async (args, env) => {
+      const s = await startCliServer(args, env);
+      servers.push(s);
+      return s;
     },
   };
 }
