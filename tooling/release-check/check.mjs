@@ -69,6 +69,15 @@ function tryRun(cmd, args, options = {}) {
     return { ok: false, output: `${error.stdout ?? ''}${error.stderr ?? ''}${error.message}` };
   }
 }
+/** `tryRun`, without blocking: for the installs that run side by side. */
+async function runAsync(cmd, args, options) {
+  const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const [code] = await once(child, 'close');
+  return { ok: code === 0, output };
+}
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 const pnpm = (() => {
   const probe = tryRun('pnpm', ['--version']);
@@ -154,18 +163,28 @@ try {
   }
 
   // 3 + 4 -----------------------------------------------------------------------------------
+  step('npm install of each tarball into its own scratch project (in parallel)');
+  const installs = new Map(
+    await Promise.all(
+      packages.map(async (p) => {
+        const name = p.json.name;
+        const scratch = mkdtempSync(join(tmpdir(), 'ipcez-scratch-'));
+        scratchOf.set(name, scratch);
+        writeFileSync(
+          join(scratch, 'package.json'),
+          JSON.stringify({ name: 'scratch', private: true, type: 'module' }),
+        );
+        const wanted = [...closure(name)].map((n) => tarballs.get(n));
+        const args = ['install', '--prefer-offline', '--no-audit', '--no-fund', ...wanted, '@types/node@20'];
+        return [name, await runAsync('npm', args, { cwd: scratch })];
+      }),
+    ),
+  );
   for (const p of packages) {
     const name = p.json.name;
     step(`${name}: installed alone from its tarball`);
-    const scratch = mkdtempSync(join(tmpdir(), 'ipcez-scratch-'));
-    scratchOf.set(name, scratch);
-    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-    const wanted = [...closure(name)].map((n) => tarballs.get(n));
-    const install = tryRun(
-      'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', ...wanted, '@types/node@20'],
-      { cwd: scratch },
-    );
+    const scratch = scratchOf.get(name);
+    const install = installs.get(name);
     if (!install.ok) {
       fail(`${name}: npm install failed\n${install.output}`);
       continue;
