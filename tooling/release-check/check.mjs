@@ -233,7 +233,8 @@ console.log('named pipes: unsupported here, as documented');`;
       `import * as api from '${name}';\nexport const names: string[] = Object.keys(api);\n`,
     );
     // TypeScript's default lib for es2022 includes the DOM (AbortSignal, the WHATWG streams).
-    const compile = (types, lib) => {
+    // The three compiles run side by side, each with its own tsconfig.
+    const compile = (label, types, lib) => {
       const compilerOptions = {
         module: 'nodenext',
         target: 'es2022',
@@ -243,13 +244,16 @@ console.log('named pipes: unsupported here, as documented');`;
         types,
       };
       if (lib !== undefined) compilerOptions.lib = lib;
-      writeFileSync(join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
-      return tryRun(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: scratch });
+      const config = `tsconfig.${label}.json`;
+      writeFileSync(join(scratch, config), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      return runAsync(process.execPath, [tsc, '-p', config], { cwd: scratch });
     };
-    const bare = compile([]);
-    // AsyncDisposable / Symbol.asyncDispose (for `await using`) come from this lib, or from @types/node.
-    const disposable = compile([], ['es2022', 'dom', 'esnext.disposable']);
-    const withNode = compile(['node']);
+    const [bare, disposable, withNode] = await Promise.all([
+      compile('bare', []),
+      // AsyncDisposable / Symbol.asyncDispose (for `await using`) come from this lib, or from @types/node.
+      compile('disposable', [], ['es2022', 'dom', 'esnext.disposable']),
+      compile('node', ['node']),
+    ]);
     const says = (text) => readme.includes(text);
     if (!withNode.ok) fail(`${name}: a consumer does not compile even with @types/node\n${withNode.output}`);
     else if (bare.ok) ok(`${name}: a consumer compiles without @types/node`);
