@@ -78,7 +78,9 @@ export async function probeLocal(address: string): Promise<Liveness> {
     return { state: 'live' };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED') return { state: 'stale' };
+    // Refused at a socket file: the file outlived its server. An abstract socket has no file,
+    // so refused there just means nobody listens.
+    if (code === 'ECONNREFUSED') return { state: address.startsWith('\0') ? 'absent' : 'stale' };
     if (code === 'ENOENT') return { state: 'absent' };
     return { state: 'unknown', reason: (error as Error).message };
   } finally {

@@ -182,6 +182,15 @@ describe.runIf(onLinux)('ipcez doctor: liveness and leftovers (real processes)',
     await server(['echo', path]);
   });
 
+  it('probes an abstract socket: nothing listening is "none answers", not a stale file', async () => {
+    const name = `@ipcez-doctor-${String(process.pid)}`;
+    const none = await runCli(['doctor', name]);
+    expect(none.code, none.stdout).toBe(0);
+    expect(none.stdout).toMatch(/server: none answers \(nothing at the endpoint\)/);
+    await server(['echo', name]);
+    expect((await runCli(['doctor', name])).stdout).toMatch(/server: live/);
+  });
+
   it('never removes a file that is not a socket', async () => {
     const path = sockPath();
     const { writeFileSync } = await import('node:fs');
