@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { IoError, invalidArgError } from '@ipcez/core';
 
 /**
- * Canonicalises a Unix socket path the way DESIGN.md names its signals: the `realpath` of the
+ * Canonicalises a Unix socket path the way docs/PROTOCOL.md §4.1 names its signals: the `realpath` of the
  * socket's directory, then `/`, then the socket's file name. The socket file itself need not
  * exist, so a listener can call this before binding; two spellings of one socket
  * (`./a.sock`, `/tmp/../tmp/a.sock`, a symlinked directory) agree. An abstract `@name` is

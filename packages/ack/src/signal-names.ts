@@ -35,7 +35,7 @@ export interface SignalNames {
 }
 
 /**
- * Suffix of the "data ready" signal's name (DESIGN.md "Delivery acknowledgement").
+ * Suffix of the "data ready" signal's name (docs/PROTOCOL.md §4.1).
  * @example
  * ```ts
  * deriveSignalNames('/tmp/a.sock', 'linux').ready.endsWith(READY_SUFFIX); // true
@@ -43,7 +43,7 @@ export interface SignalNames {
  */
 export const READY_SUFFIX = '.data_ready';
 /**
- * Suffix of the "data acked" signal's name (DESIGN.md "Delivery acknowledgement").
+ * Suffix of the "data acked" signal's name (docs/PROTOCOL.md §4.1).
  * @example
  * ```ts
  * deriveSignalNames('app', 'win32').acked; // 'Global\\app' + ACKED_SUFFIX

@@ -30,7 +30,7 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 const CONSTRUCT = Symbol('SignalPair.construct');
 
 /**
- * One endpoint's "data ready" / "data acked" signal pair (DESIGN.md "Delivery
+ * One endpoint's "data ready" / "data acked" signal pair (docs/PROTOCOL.md §4 "Delivery
  * acknowledgement"): POSIX named semaphores on Linux, named auto-reset events on Windows.
  * Create it with {@link openSignalPair}.
  *
@@ -275,7 +275,7 @@ async function open(endpoint: string, role: SignalPairRole): Promise<SignalPair>
 /**
  * Opens one endpoint's signal pair.
  *
- * Order (DESIGN.md): a **listener** first makes sure no live server answers the endpoint,
+ * Order (docs/PROTOCOL.md §4.2): a **listener** first makes sure no live server answers the endpoint,
  * then calls this with `role: 'listener'` (unlink, create at zero), then binds; on close it
  * calls `unlink()` first, then removes its socket, then `close()`. A **client** calls this
  * (default role) after connecting, and never unlinks.

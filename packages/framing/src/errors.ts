@@ -61,7 +61,7 @@ export class FrameTooLargeError extends IpcezError {
   }
 }
 
-/** A `RangeError` with `code: 'IPCEZ_ERR_INVALID_ARG'` (STYLE.md §4). Module-private: not exported by the package. */
+/** A `RangeError` with `code: 'IPCEZ_ERR_INVALID_ARG'`. Module-private: not exported by the package. */
 export function invalidArgument(message: string): RangeError & { code: 'IPCEZ_ERR_INVALID_ARG' } {
   return Object.assign(new RangeError(message), { code: 'IPCEZ_ERR_INVALID_ARG' as const });
 }

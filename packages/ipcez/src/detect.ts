@@ -26,7 +26,7 @@ export interface DetectOptions {
   readonly platform?: string;
   /**
    * Print the fix for a missing/invalid `target`/`os` to stderr, once per process
-   * (default `true`, as DESIGN.md asks). Tools that report it themselves pass `false`.
+   * (default `true`, as the README's "Environment variables" says). Tools that report it themselves pass `false`.
    */
   readonly printGuidance?: boolean;
 }
@@ -76,7 +76,7 @@ function readEnv(
 
 let guidancePrinted = false;
 
-/** Prints the fix for a detection failure to stderr, once per process (DESIGN.md). */
+/** Prints the fix for a detection failure to stderr, once per process (see the README, "Environment variables"). */
 function printGuidanceOnce(error: DetectionError, platform: string): void {
   if (guidancePrinted) return;
   guidancePrinted = true;
@@ -98,7 +98,7 @@ function normalize(variable: 'target' | 'os', raw: string | undefined, allowed: 
 }
 
 /**
- * Decides which transport serves an endpoint (DESIGN.md "What ipcez is"):
+ * Decides which transport serves an endpoint (see the README's detection table):
  *
  * | endpoint | target | os | transport |
  * | --- | --- | --- | --- |

@@ -1,4 +1,4 @@
-// The only place that chooses a platform backend (STYLE.md section 7). Each backend is loaded
+// The only place that chooses a platform backend (see this package's README, "Platform notes"). Each backend is loaded
 // with a lazy import, so the other OS's FFI symbols are never bound, and a failure to load
 // koffi or the C library becomes an AckUnavailableError when a pair is opened, never a crash
 // at import.

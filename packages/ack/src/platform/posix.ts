@@ -9,7 +9,7 @@ import type { AckBackend, NativeSignal, OpenMode, PeerCredentials, SignalFile, S
 // Linux's generic ABI (x86-64, arm64, riscv64, ...): <asm-generic/fcntl.h>.
 const O_CREAT = 0o100;
 const O_EXCL = 0o200;
-// 0600: owner read/write only (DESIGN.md). sem_open applies the umask, which never adds bits.
+// 0600: owner read/write only (docs/PROTOCOL.md §4.1). sem_open applies the umask, which never adds bits.
 const MODE_0600 = 0o600;
 const CLOCK_MONOTONIC = 1;
 const ERRNO = koffi.os.errno;

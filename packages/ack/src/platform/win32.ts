@@ -38,7 +38,7 @@ function win32Error(syscall: string, lastError: number, name: string): Error {
   });
 }
 
-// DESIGN.md: where creating a Global\ object is denied, fall back to Local\ and say so once.
+// docs/PROTOCOL.md §4.1: where creating a Global\ object is denied, fall back to Local\ and say so once.
 let hasReportedFallback = false;
 
 class Win32Event implements NativeSignal {

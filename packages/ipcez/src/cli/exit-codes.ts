@@ -1,6 +1,6 @@
 import { isIpcezError } from 'ipcez';
 
-/** The CLI's exit codes (DESIGN.md "Command line"). */
+/** The CLI's exit codes (see the README, "Command line"). */
 export const EXIT = {
   ok: 0,
   noServer: 1,

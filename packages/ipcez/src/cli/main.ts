@@ -1,4 +1,4 @@
-// The `ipcez` command line. Uses only the public API of the `ipcez` package (STYLE.md §1).
+// The `ipcez` command line. Uses only the public API of the `ipcez` package (so it shows what a user's program can do).
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
