@@ -1,5 +1,6 @@
 import { IpcezError } from '@ipcez/framing';
 import type { FrameTooLargeError } from '@ipcez/framing';
+import type { ReconnectFailedError, SendTimeoutError } from './reconnect-errors.js';
 
 /**
  * Every error code ipcez produces, in one list. Codes are API: match on them, not on
@@ -421,6 +422,10 @@ export interface IpcezErrorClasses {
   IPCEZ_ERR_SEND_BUFFER_FULL: SendBufferFullError;
   /** Acks were asked for where they cannot work. */
   IPCEZ_ERR_ACK_UNAVAILABLE: AckUnavailableError;
+  /** A reconnecting client gave up. */
+  IPCEZ_ERR_RECONNECT_FAILED: ReconnectFailedError;
+  /** A send waited longer than its timeout. */
+  IPCEZ_ERR_SEND_TIMEOUT: SendTimeoutError;
 }
 
 /**
