@@ -282,19 +282,31 @@ def connect(
     ``timeout`` bounds connecting and is the default ``timeout`` of :meth:`Socket.read`.
     ``headers`` are extra WebSocket handshake headers.
     """
+    link, wait = open_link(endpoint, target, os, ack, ack_timeout, timeout, headers)
+    return Socket(link, wait)
+
+
+def open_link(
+    endpoint: str,
+    target: Optional[str],
+    os: Optional[str],
+    ack: Optional[bool],
+    ack_timeout: float,
+    timeout: Optional[float],
+    headers: Optional["dict[str, str]"],
+) -> "tuple[Any, Optional[float]]":
+    """Detects, validates and connects; the connected link and the default read timeout."""
     prepared = prepare(endpoint, target, os, ack, ack_timeout)
     wait = check_timeout("timeout", timeout, True)
     if prepared.detection.transport == "ws":
         from ._ws import connect_ws
 
-        link: Any = connect_ws(endpoint, ack=prepared.ack, ack_timeout=prepared.ack_timeout, timeout=wait, headers=headers)
-    else:
-        if headers is not None:
-            raise invalid_arg("headers is a WebSocket option; %s is a local endpoint" % endpoint)
-        from ._unix import connect_unix
+        return connect_ws(endpoint, ack=prepared.ack, ack_timeout=prepared.ack_timeout, timeout=wait, headers=headers), wait
+    if headers is not None:
+        raise invalid_arg("headers is a WebSocket option; %s is a local endpoint" % endpoint)
+    from ._unix import connect_unix
 
-        link = connect_unix(endpoint, ack=prepared.ack, ack_timeout=prepared.ack_timeout, timeout=wait)
-    return Socket(link, wait)
+    return connect_unix(endpoint, ack=prepared.ack, ack_timeout=prepared.ack_timeout, timeout=wait), wait
 
 
 def listen(
@@ -318,6 +330,20 @@ def listen(
     Raises :class:`EndpointInUseError` when a live server answers (nothing touched),
     :class:`InvalidEndpointError` for a path over the OS limit or a non-socket file in the way.
     """
+    listener, wait = open_listener(endpoint, target, os, ack, ack_timeout, timeout, pending_timeout)
+    return Server(listener, wait)
+
+
+def open_listener(
+    endpoint: str,
+    target: Optional[str],
+    os: Optional[str],
+    ack: Optional[bool],
+    ack_timeout: float,
+    timeout: Optional[float],
+    pending_timeout: float,
+) -> "tuple[Any, Optional[float]]":
+    """Detects, validates and listens; the listener and the accepted sockets' read timeout."""
     prepared = prepare(endpoint, target, os, ack, ack_timeout)
     wait = check_timeout("timeout", timeout, True)
     pending = check_timeout("pending_timeout", pending_timeout, False)
@@ -325,9 +351,7 @@ def listen(
     if prepared.detection.transport == "ws":
         from ._ws import WsListener
 
-        listener: Any = WsListener(endpoint, ack=prepared.ack, ack_timeout=prepared.ack_timeout)
-    else:
-        from ._unix import UnixListener
+        return WsListener(endpoint, ack=prepared.ack, ack_timeout=prepared.ack_timeout), wait
+    from ._unix import UnixListener
 
-        listener = UnixListener(endpoint, ack=prepared.ack, ack_timeout=prepared.ack_timeout, pending_timeout=pending)
-    return Server(listener, wait)
+    return UnixListener(endpoint, ack=prepared.ack, ack_timeout=prepared.ack_timeout, pending_timeout=pending), wait
