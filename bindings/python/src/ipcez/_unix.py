@@ -99,11 +99,11 @@ def connect_unix(
                     ack_timeout, "no answer to HELLO from %s within %g s" % (target.endpoint, ack_timeout)
                 )
             terminal = connection.terminal
-            if terminal is None:
-                return connection
+            if connection.protocol >= 0:
+                return connection  # decided: what happened next (even an error) is the socket's
             connection.close()
             if not isinstance(terminal, ClosedBeforeReply):
-                raise terminal
+                raise terminal  # type: ignore[misc]
             # A stale marker before a seed-only server: connect again, without HELLO.
             sock = _open_socket(target, timeout)
         pair = _client_pair(canonical) if ack else None
