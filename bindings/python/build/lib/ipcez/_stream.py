@@ -1,0 +1,474 @@
+"""One framed connection over a Unix domain socket, with both ack protocols.
+
+Threads: a reader thread per connection reads, acks and keeps what it read (so acks flow
+whatever the application does); senders write from their own thread under a write lock.
+
+Modes (the local protocol, see the package README "Protocol"):
+
+    client, marker found:  hello-sent --HELLO_REPLY 2--> v2
+                                      --HELLO_REPLY 0 or a data frame--> seed
+                                      --closed before any reply--> (reconnect without HELLO)
+    client, no marker:     seed
+    server:                pending --HELLO v>=2--> v2 (HELLO_REPLY 2 written)
+                                   --HELLO v<2--> seed (HELLO_REPLY 0 written)
+                                   --a data header, or no whole header within pending_timeout--> seed
+
+Acks in seed mode: a sender posts "data ready", writes, waits for "data acked"; the reader,
+for each frame, takes one "data ready" if there is one and posts "data acked". In v2: the
+sender queues a slot per data frame; an ACK of n settles the n oldest slots; the reader
+counts the data frames of each read (one recv) and queues one ACK with that count before
+delivering them. Queued control headers go out at frame boundaries, ahead of any data frame
+not yet begun, and the reader never blocks on writing them (so two peers that both write
+cannot deadlock).
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+from collections import deque
+from typing import Callable, Deque, List, Optional, Set
+
+from . import framing
+from ._inbox import Inbox, is_clean, mark_clean
+from ._posix import Semaphore, close_semaphore
+from ._sync import OK, Waiter
+from .errors import (
+    ConnectionLostError,
+    FrameTooLargeError,
+    IpcezError,
+    ProtocolError,
+    RecipientAckTimeoutError,
+)
+
+_SMALL = 64 * 1024
+
+
+class SignalPair:
+    """An endpoint's "data ready" / "data acked" semaphores (names from ``_names.signal_names``)."""
+
+    def __init__(self, ready: Semaphore, acked: Semaphore) -> None:
+        self.ready = ready
+        self.acked = acked
+
+    def close(self) -> None:
+        close_semaphore(self.ready)
+        close_semaphore(self.acked)
+
+
+class ClosedBeforeReply(ConnectionLostError):
+    """The server closed before answering HELLO (a stale marker before a seed-only server)."""
+
+
+def _control_name(header: int) -> str:
+    return {framing.HELLO: "HELLO", framing.HELLO_REPLY: "HELLO_REPLY", framing.ACK: "ACK"}.get(
+        header >> 24, "reserved control type 0x%02x" % (header >> 24)
+    )
+
+
+class StreamConnection:
+    """Owns ``sock`` (closed when the connection ends) and, when ``owns_pair``, the pair's handles."""
+
+    transport = "unix"
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        endpoint: str,
+        mode: str,
+        ack: bool,
+        ack_timeout: float,
+        pair: Optional[SignalPair] = None,
+        owns_pair: bool = False,
+        open_pair: Optional[Callable[[], SignalPair]] = None,
+        pending_timeout: float = 0.1,
+        is_server: bool = False,
+    ) -> None:
+        self.endpoint = endpoint
+        self.ack = ack
+        self._ack_timeout = ack_timeout
+        self._sock = sock
+        self._mode = mode  # 'hello-sent' | 'pending' | 'seed' | 'v2'
+        self._pair = pair
+        self._owns_pair = owns_pair
+        self._open_pair = open_pair
+        self._is_server = is_server
+        self._pending_deadline = time.monotonic() + pending_timeout
+        self._first_header_seen = False
+        self._reply0_allowed = False
+        self._decoder = framing.FrameDecoder()
+        self.inbox: Inbox[bytes] = Inbox(weigh=lambda m: len(m) + framing.HEADER_BYTES)
+        self._state = threading.Condition()
+        self._terminal: Optional[IpcezError] = None
+        self._send_error: Optional[ConnectionLostError] = None
+        self._closing = False
+        self._wlock = threading.Lock()
+        self._ctrl_queue = bytearray()  # control headers to write, in order
+        self._ack_count = 0  # data frames read and not yet acked (merged into ACK headers)
+        self._ctrl_partial = b""  # control bytes the reader could only partly write
+        self._slots: Deque[Optional[Waiter]] = deque()  # v2: data frames written, not yet acked
+        self._waiters: Set[Waiter] = set()
+        self._reader = threading.Thread(target=self._run, name="ipcez-reader", daemon=True)
+        self._reader.start()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def protocol(self) -> int:
+        """2 once protocol v2 is agreed, 0 in seed mode, -1 while undecided."""
+        return 2 if self._mode == "v2" else 0 if self._mode == "seed" else -1
+
+    @property
+    def is_acked(self) -> bool:
+        return self.ack
+
+    @property
+    def state(self) -> str:
+        if self._terminal is not None:
+            return "closed"
+        return "closing" if self._closing else "open"
+
+    def wait_decided(self, timeout: float) -> bool:
+        """Blocks until the mode is decided or the connection ended; ``False`` on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._state:
+            while self._mode in ("hello-sent", "pending") and self._terminal is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._state.wait(remaining)
+        return True
+
+    @property
+    def terminal(self) -> Optional[IpcezError]:
+        return self._terminal
+
+    def _decide(self, mode: str) -> None:
+        # Called by the reader thread only.
+        if mode == "seed" and self.ack and self._pair is None and self._open_pair is not None:
+            self._pair = self._open_pair()
+            self._owns_pair = True
+        with self._state:
+            self._mode = mode
+            self._state.notify_all()
+
+    # ------------------------------------------------------------------ sending
+
+    def send(self, payload: bytes) -> None:
+        """Writes one frame; with acks on, returns once it is acked (see the module docstring)."""
+        header = framing.encode_header(len(payload))
+        with self._state:
+            while self._mode in ("hello-sent", "pending") and self._terminal is None:
+                self._state.wait()
+        waiter: Optional[Waiter] = None
+        with self._wlock:
+            if self._terminal is not None or self._closing:
+                raise self._lost_for_send()
+            self._flush_ctrl(blocking=True)
+            if self._mode == "v2":
+                waiter = Waiter() if self.ack else None
+                with self._state:
+                    self._slots.append(waiter)
+            elif self.ack and self._pair is not None:
+                self._pair.ready.post()
+            self._write_frame(header, payload)
+            self._flush_ctrl(blocking=True)
+        self._flush_after_unlock()
+        if not self.ack:
+            return
+        if waiter is None:
+            if self._pair is None:
+                return  # seed mode without a pair: a server whose listener runs without acks
+            waiter = self._pair.acked.waiter()
+        self._await(waiter)
+
+    def _await(self, waiter: Waiter) -> None:
+        with self._state:
+            if self._terminal is not None:
+                waiter.settle(self._terminal)
+            self._waiters.add(waiter)
+        try:
+            result = waiter.wait(self._ack_timeout)
+            if result is None and waiter.settle(RecipientAckTimeoutError(self._ack_timeout)):
+                raise RecipientAckTimeoutError(self._ack_timeout)
+            result = waiter.result
+            if result is not OK:
+                raise result  # type: ignore[misc]
+        finally:
+            with self._state:
+                self._waiters.discard(waiter)
+
+    def _lost_for_send(self) -> ConnectionLostError:
+        if self._send_error is not None:
+            return self._send_error
+        return ConnectionLostError("local-close", "the connection to %s is closed" % self.endpoint)
+
+    def _write_frame(self, header: bytes, payload: bytes) -> None:
+        try:
+            if len(payload) < _SMALL:
+                self._sock.sendall(header + payload)
+                return
+            sent = self._sock.sendmsg([header, payload])
+            if sent < framing.HEADER_BYTES:
+                self._sock.sendall(header[sent:])
+                sent = framing.HEADER_BYTES
+            if sent < framing.HEADER_BYTES + len(payload):
+                self._sock.sendall(memoryview(payload)[sent - framing.HEADER_BYTES :])
+        except OSError as error:
+            lost = ConnectionLostError("reset", "writing to %s failed: %s" % (self.endpoint, error), cause=error)
+            self._terminate(lost)
+            raise lost from None
+
+    def _take_ctrl(self) -> bytes:
+        with self._state:
+            if not self._ctrl_partial and not self._ctrl_queue and not self._ack_count:
+                return b""
+            out = bytearray(self._ctrl_partial)
+            out += self._ctrl_queue
+            count = self._ack_count
+            while count > 0:
+                n = min(count, framing.MAX_CONTROL_VALUE)
+                out += framing.encode_control(framing.ACK, n)
+                count -= n
+            self._ctrl_partial = b""
+            self._ctrl_queue = bytearray()
+            self._ack_count = 0
+            return bytes(out)
+
+    def _flush_ctrl(self, blocking: bool) -> None:
+        """Writes queued control headers; the write lock is held. The reader writes without
+        blocking and keeps what did not fit for later."""
+        out = self._take_ctrl()
+        if not out:
+            return
+        if blocking:
+            self._sock.sendall(out)
+            return
+        try:
+            sent = self._sock.send(out, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(out):
+            with self._state:
+                self._ctrl_partial = out[sent:] + self._ctrl_partial
+                # A reader that could not write it all polls for writability (see _run).
+
+    def _has_ctrl(self) -> bool:
+        return bool(self._ctrl_partial or self._ctrl_queue or self._ack_count)
+
+    def _flush_after_unlock(self) -> None:
+        # The reader may have queued an ACK while this sender held the lock (its try-lock
+        # failed): write it now, unless someone else holds the lock (then they will).
+        if self._has_ctrl() and self._wlock.acquire(blocking=False):
+            try:
+                if self._terminal is None:
+                    self._flush_ctrl(blocking=True)
+            except OSError:
+                pass  # the reader sees the failure and ends the connection
+            finally:
+                self._wlock.release()
+
+    def _queue_control(self, data: bytes = b"", acks: int = 0) -> None:
+        with self._state:
+            self._ctrl_queue += data
+            self._ack_count += acks
+        if self._wlock.acquire(blocking=False):
+            try:
+                self._flush_ctrl(blocking=False)
+            finally:
+                self._wlock.release()
+
+    # ------------------------------------------------------------------ reading
+
+    def _run(self) -> None:
+        error: IpcezError
+        try:
+            error = self._read_loop()
+        except IpcezError as failure:
+            error = failure
+        except OSError as failure:
+            if self._closing:
+                error = mark_clean(ConnectionLostError("local-close", cause=failure))
+            else:
+                error = ConnectionLostError("reset", "reading from %s failed: %s" % (self.endpoint, failure), cause=failure)
+        self._terminate(error)
+        try:
+            with self._wlock:  # a sender still in sendall fails on the shut-down socket first
+                self._sock.close()
+        finally:
+            if self._owns_pair and self._pair is not None:
+                self._pair.close()
+
+    def _read_loop(self) -> IpcezError:
+        sock = self._sock
+        decoder = self._decoder
+        while True:
+            if self._terminal is not None:
+                return self._terminal
+            while self.inbox.is_full() and self._terminal is None:
+                if self._ctrl_partial:
+                    self._service_ctrl(0.05)
+                else:
+                    self.inbox.wait_space(0.05)
+            if self._mode == "pending":
+                remaining = self._pending_deadline - time.monotonic()
+                if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
+                    if self._mode == "pending":
+                        self._decide("seed")  # no whole header in time: a seed client that only receives
+                    continue
+            elif self._ctrl_partial and not self._service_ctrl(None):
+                continue
+            count = sock.recv_into(decoder.recv_buffer())
+            if count == 0:
+                return self._eof()
+            self._process(decoder.commit(count))
+
+    def _service_ctrl(self, timeout: Optional[float]) -> bool:
+        """Waits for the socket to be readable or (to finish a control write) writable; whether
+        it is readable."""
+        readable, writable, _ = select.select([self._sock], [self._sock], [], timeout)
+        if writable and self._wlock.acquire(blocking=False):
+            try:
+                self._flush_ctrl(blocking=False)
+            finally:
+                self._wlock.release()
+        elif writable and not readable:
+            # A sender holds the lock: it writes the control bytes after its frame.
+            readable = select.select([self._sock], [], [], 0.01)[0]
+        return bool(readable)
+
+    def _eof(self) -> IpcezError:
+        pending = self._decoder.pending_bytes
+        if self._closing:
+            return mark_clean(ConnectionLostError("local-close"))
+        if pending:
+            return ConnectionLostError(
+                "peer-closed",
+                "the peer closed %s in the middle of a frame (%d bytes of an unfinished frame received)"
+                % (self.endpoint, pending),
+            )
+        if self._mode == "hello-sent":
+            return ClosedBeforeReply("peer-closed", "the server closed before answering HELLO")
+        return mark_clean(ConnectionLostError("peer-closed"))
+
+    def _process(self, items: List[framing.Item]) -> None:
+        messages: List[bytes] = []
+        frames = 0
+        try:
+            for item in items:
+                if isinstance(item, int):
+                    self._control(item)
+                    continue
+                self._first_header_seen = True
+                if self._mode == "pending":
+                    self._decide("seed")
+                elif self._mode == "hello-sent":
+                    self._reply0_allowed = True  # the server answered data-first: seed mode
+                    self._decide("seed")
+                if self._mode == "v2":
+                    frames += 1
+                elif self.ack and self._pair is not None:
+                    self._pair.ready.try_take()  # never block on it
+                    self._pair.acked.post()
+                messages.append(item)
+        finally:
+            if frames:
+                self._queue_control(acks=frames)  # acked before delivery
+            for message in messages:
+                self.inbox.push(message)
+
+    def _control(self, header: int) -> None:
+        kind = header >> 24
+        value = header & framing.MAX_CONTROL_VALUE
+        first = not self._first_header_seen
+        self._first_header_seen = True
+        mode = self._mode
+        if mode == "pending":
+            if kind != framing.HELLO:
+                raise ProtocolError("%s as the first header of a connection (only HELLO may come first)" % _control_name(header))
+            self._queue_control(framing.encode_control(framing.HELLO_REPLY, 2 if value >= 2 else 0))
+            self._decide("v2" if value >= 2 else "seed")
+        elif mode == "hello-sent":
+            if kind != framing.HELLO_REPLY:
+                raise ProtocolError("%s while waiting for HELLO_REPLY" % _control_name(header))
+            if value not in (0, 2):
+                raise ProtocolError("HELLO_REPLY %d (only 0 and 2 are valid)" % value)
+            self._decide("v2" if value == 2 else "seed")
+        elif mode == "v2":
+            if kind != framing.ACK:
+                raise ProtocolError("%s after protocol v2 was agreed" % _control_name(header))
+            if value == 0:
+                raise ProtocolError("ACK 0")
+            self._settle_slots(value)
+        elif self._reply0_allowed and header == (framing.HELLO_REPLY << 24):
+            self._reply0_allowed = False  # the reply that follows a data-first answer
+        elif first and kind == framing.HELLO and self._is_server:
+            # A HELLO that came after this server had already chosen seed mode (late).
+            self._queue_control(framing.encode_control(framing.HELLO_REPLY, 0))
+        else:
+            raise FrameTooLargeError(header, framing.MAX_MESSAGE_BYTES, "announced")
+
+    def _settle_slots(self, count: int) -> None:
+        with self._state:
+            if count > len(self._slots):
+                raise ProtocolError(
+                    "ACK %d, but only %d data frames were sent and not yet acknowledged" % (count, len(self._slots))
+                )
+            settled = [self._slots.popleft() for _ in range(count)]
+        for waiter in settled:
+            if waiter is not None:
+                waiter.settle(OK)
+
+    # ------------------------------------------------------------------ ending
+
+    def _terminate(self, error: IpcezError) -> None:
+        with self._state:
+            if self._terminal is not None:
+                return
+            self._terminal = error
+            if isinstance(error, ConnectionLostError):
+                self._send_error = error
+            else:
+                self._send_error = ConnectionLostError(
+                    "local-close", "closed after an error: %s" % error, cause=error
+                )
+            waiters = list(self._waiters)
+            slots = [w for w in self._slots if w is not None]
+            self._state.notify_all()
+        for waiter in waiters + slots:
+            waiter.settle(error)  # sends waiting for an ack fail at once
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.inbox.end(error)
+
+    def close(self) -> None:
+        """Graceful: waits for a frame being written, writes queued control headers, then closes.
+        Idempotent. The reader thread closes the socket and releases owned handles."""
+        with self._state:
+            if self._closing or self._terminal is not None:
+                closing_already = True
+            else:
+                closing_already = False
+                self._closing = True
+        if not closing_already:
+            with self._wlock:
+                try:
+                    if self._terminal is None:
+                        self._flush_ctrl(blocking=True)
+                except OSError:
+                    pass
+                self._terminate(mark_clean(ConnectionLostError("local-close")))
+        if threading.current_thread() is not self._reader:
+            self._reader.join()
+
+
+__all__ = ["StreamConnection", "SignalPair", "ClosedBeforeReply", "is_clean"]

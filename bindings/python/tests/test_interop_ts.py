@@ -1,0 +1,159 @@
+"""The Python binding against the TypeScript package, in child processes (seed mode: the
+TypeScript engine does not speak protocol v2 yet), plus the install and the README example."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from _support import CLI, LOCAL, PACKAGE_ROOT, TS_PEER, Node, TempDirTest, node_available, shm_entries, ts_echo
+
+import ipcez
+from ipcez import _names, _posix, framing
+
+PATTERN = bytes(i % 251 for i in range(framing.MAX_MESSAGE_BYTES))
+
+
+@unittest.skipUnless(node_available(), "node or the built TypeScript packages are missing (run the workspace build)")
+class PythonClientTypeScriptListener(TempDirTest):
+    def test_both_ack_modes_whole_messages_empty_and_4_mib(self) -> None:
+        for ack in (True, False):
+            with self.subTest(ack=ack):
+                path = self.path()
+                node = ts_echo(self, path, no_ack=not ack)
+                with ipcez.connect(path, **LOCAL, ack=ack, ack_timeout=20) as client:  # type: ignore[arg-type]
+                    self.assertEqual(client.protocol, 0)
+                    for message in (b"", b"x" * 64, PATTERN, b"", b"end"):
+                        client.send_message(message)
+                        self.assertEqual(client.read(timeout=20), message)
+                node.stop()
+                self.assertEqual(shm_entries(path), [])  # the TS listener unlinked its pair
+
+    def test_an_ack_timeout_when_the_listener_runs_without_acks(self) -> None:
+        path = self.path()
+        node = Node(self, [CLI, "listen", path, "--no-ack"])
+        try:
+            with ipcez.connect(path, **LOCAL, ack=True, ack_timeout=0.3) as client:  # type: ignore[arg-type]
+                with self.assertRaises(ipcez.RecipientAckTimeoutError) as caught:
+                    client.send_message(b"unconfirmed")
+                self.assertEqual(caught.exception.timeout, 0.3)
+            self.assertEqual(node.line(), "unconfirmed")  # written all the same
+        finally:
+            for entry in shm_entries(path):  # a client creates a missing pair and never unlinks it
+                os.unlink("/dev/shm/" + entry)
+
+    def test_a_stale_v2_marker_before_a_seed_only_listener_is_survived(self) -> None:
+        path = self.path()
+        node = ts_echo(self, path)
+        marker = _names.signal_names(_names.canonical_socket_path(path)).marker
+        _posix.close_semaphore(_posix.open_semaphore(marker))
+        self.addCleanup(_posix.unlink, marker)
+        with ipcez.connect(path, **LOCAL) as client:  # type: ignore[arg-type]
+            self.assertEqual(client.protocol, 0)  # HELLO closed the first connection; reconnected
+            client.send_message(b"still works")
+            self.assertEqual(client.read(timeout=10), b"still works")
+        _posix.unlink(marker)
+        node.stop()
+
+    def test_a_listener_killed_mid_frame_is_a_lost_connection_not_a_message(self) -> None:
+        path = self.path()
+        node = Node(self, [TS_PEER, "server", path, "1"])
+        client = ipcez.connect(path, **LOCAL, ack=False)  # type: ignore[arg-type]
+        self.addCleanup(client.disconnect)
+        node.kill()
+        with self.assertRaises(ipcez.ConnectionLostError):
+            client.read(timeout=10)
+        for entry in shm_entries(path):  # killed: it could not unlink its pair
+            os.unlink("/dev/shm/" + entry)
+
+
+@unittest.skipUnless(node_available(), "node or the built TypeScript packages are missing (run the workspace build)")
+class TypeScriptClientPythonListener(TempDirTest):
+    def test_both_ack_modes_whole_messages_empty_and_4_mib(self) -> None:
+        for ack in (True, False):
+            with self.subTest(ack=ack):
+                path = self.path()
+                server = ipcez.listen(path, **LOCAL, ack=ack, ack_timeout=20)  # type: ignore[arg-type]
+                self.addCleanup(server.close)
+
+                def echo_all() -> None:
+                    for sock in server:
+                        for message in sock:
+                            sock.send_message(message)
+
+                import threading
+
+                threading.Thread(target=echo_all, daemon=True).start()
+                node = Node(self, [TS_PEER, "client", path, "1" if ack else "0", "0", "64", str(framing.MAX_MESSAGE_BYTES), "0"], ready_line=False)
+                self.assertEqual(node.wait(60), 0, node.stderr)
+                self.assertEqual(node.line(), "ok 4")
+                server.close()
+                self.assertFalse(os.path.exists(path))
+
+    def test_the_cli_sends_to_a_python_listener(self) -> None:
+        path = self.path()
+        with ipcez.listen(path, **LOCAL) as server:  # type: ignore[arg-type]
+            node = Node(self, [CLI, "send", path, "hello", "--count", "3"], ready_line=False)
+            sock = server.accept(timeout=20)
+            self.assertEqual([sock.read(timeout=10) for _ in range(3)], [b"hello"] * 3)
+            self.assertEqual(node.wait(30), 0, node.stderr)
+
+    def test_a_client_killed_mid_frame_ends_the_connection_with_an_error_not_a_message(self) -> None:
+        path = self.path()
+        with ipcez.listen(path, **LOCAL) as server:  # type: ignore[arg-type]
+            node = Node(self, [TS_PEER, "partial", path])  # prints "ready" after half a 4 MiB frame
+            sock = server.accept(timeout=10)
+            node.kill()
+            with self.assertRaises(ipcez.ConnectionLostError) as caught:
+                list(sock)
+            self.assertIn("middle of a frame", str(caught.exception))
+
+
+@unittest.skipUnless(node_available(), "node or the built TypeScript packages are missing (run the workspace build)")
+class ReadmeExample(TempDirTest):
+    def test_the_seed_example_runs_as_written_against_a_typescript_echo_server(self) -> None:
+        with open(os.path.join(PACKAGE_ROOT, "README.md")) as f:
+            readme = f.read()
+        blocks = re.findall(r"```python fragment\n(.*?)```", readme, re.S)
+        seed = blocks[0]
+        self.assertIn('ipcez.connect("/tmp/app.sock")', seed)
+        path = self.path("app.sock")
+        ts_echo(self, path)
+        program = seed.replace('"/tmp/app.sock"', repr(path)) + "\nassert data == b'hello', data\nprint('read', data)\n"
+        env = dict(os.environ, PYTHONPATH=os.path.join(PACKAGE_ROOT, "src"))
+        env.pop("target", None)
+        env.pop("os", None)
+        result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "read b'hello'\n")
+
+
+def _builder() -> str:
+    """An interpreter that can build the package offline (setuptools and wheel importable)."""
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        if os.path.exists(candidate) and subprocess.run([candidate, "-c", "import setuptools, wheel, venv"], capture_output=True).returncode == 0:
+            return candidate
+    return ""
+
+
+class Install(unittest.TestCase):
+    @unittest.skipUnless(_builder(), "no interpreter here has setuptools and wheel (apt-get install python3-setuptools python3-wheel python3-venv)")
+    def test_pip_installs_the_package_offline_into_a_fresh_venv_with_its_type_marker(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="ipz-venv-") as d:
+            venv = os.path.join(d, "venv")
+            subprocess.run([_builder(), "-m", "venv", "--system-site-packages", venv], check=True, timeout=120)
+            python = os.path.join(venv, "bin", "python")
+            result = subprocess.run(
+                [python, "-m", "pip", "install", "--no-build-isolation", "--no-index", "--no-deps", PACKAGE_ROOT],
+                capture_output=True, text=True, timeout=300, cwd=d,
+            )
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            check = "import ipcez, os; print(ipcez.__file__); print(os.path.exists(os.path.join(os.path.dirname(ipcez.__file__), 'py.typed')))"
+            out = subprocess.run([python, "-c", check], capture_output=True, text=True, timeout=60, cwd=d).stdout.split()
+            self.assertTrue(out[0].startswith(venv), out)
+            self.assertEqual(out[1], "True")
