@@ -146,6 +146,17 @@ class V2BetweenPythonPeers(TempDirTest):
         self.assertEqual(errors, [])
         self.assertEqual(received, sorted(b"m%d" % i for i in range(20)))
 
+    def test_a_full_inbox_still_takes_the_acks_of_this_sides_own_sends(self) -> None:
+        path = self.path()
+        Echo(self, path)
+        big = os.urandom(framing.MAX_MESSAGE_BYTES)
+        with ipcez.connect(path, **LOCAL, ack_timeout=10) as client:  # type: ignore[arg-type]
+            client.send_message(big)  # its 4 MiB echo fills the inbox: reading new data pauses
+            for _ in range(3):
+                client.send_message(b"small")  # each ACK still arrives behind the echo
+            self.assertEqual(client.read(timeout=10), big)
+            self.assertEqual([client.read(timeout=10) for _ in range(3)], [b"small"] * 3)
+
     def test_read_max_bytes_never_splits_and_keeps_the_message(self) -> None:
         path = self.path()
         Echo(self, path)

@@ -312,11 +312,10 @@ class StreamConnection:
         while True:
             if self._terminal is not None:
                 return self._terminal
-            while self.inbox.is_full() and self._terminal is None:
-                if self._ctrl_partial:
-                    self._service_ctrl(0.05)
-                else:
-                    self.inbox.wait_space(0.05)
+            if self._should_pause():
+                self._read_while_paused()
+                if self._terminal is not None:
+                    continue
             if self._mode == "pending":
                 remaining = self._pending_deadline - time.monotonic()
                 if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
@@ -328,6 +327,38 @@ class StreamConnection:
             count = sock.recv_into(decoder.recv_buffer())
             if count == 0:
                 return self._eof()
+            self._process(decoder.commit(count))
+
+    def _should_pause(self) -> bool:
+        """Stop taking new data frames: the inbox is past its high-water mark, and no send of
+        this side waits for an in-band ACK (which may sit behind data not yet read)."""
+        if not self.inbox.is_full():
+            return False
+        with self._state:
+            return not any(w is not None and w.result is None for w in self._slots)
+
+    def _read_while_paused(self) -> None:
+        """The inbox is past its high-water mark: read no new data frame, but finish the frame in
+        progress and keep taking control headers. Acks for this side's own sends travel on this
+        connection: a consumer that is slow to read must not make its own sends time out."""
+        decoder = self._decoder
+        sock = self._sock
+        while self._should_pause() and self._terminal is None:
+            need = decoder.needed()
+            if need == 0:
+                readable = self._service_ctrl(0.05) if self._ctrl_partial else select.select([sock], [], [], 0.05)[0]
+                if not readable:
+                    continue
+                head = sock.recv(framing.HEADER_BYTES, socket.MSG_PEEK)
+                if not head:
+                    return  # end of stream: the main loop's read reports it
+                if len(head) < framing.HEADER_BYTES or not head[0] & 0x80:
+                    self.inbox.wait_space(0.05)  # a data frame is next: it waits for room
+                    continue
+                need = framing.HEADER_BYTES
+            count = sock.recv_into(decoder.recv_buffer()[:need])
+            if count == 0:
+                return
             self._process(decoder.commit(count))
 
     def _service_ctrl(self, timeout: Optional[float]) -> bool:

@@ -13,6 +13,7 @@ and asyncio APIs both reach them through it.
 from __future__ import annotations
 
 import asyncio
+import http
 import re
 import sys
 import threading
@@ -124,7 +125,7 @@ class WsConnection:
             self._end(mark_clean(ConnectionLostError("local-close" if self._closing else "peer-closed")))
         except ProtocolError as error:
             self._end(error)
-            await self._ws.close(1002, str(error)[:100])
+            asyncio.get_running_loop().create_task(self._ws.close(1002, "ipcez protocol error"))
         except exceptions.ConnectionClosed as error:
             if self._closing:
                 self._end(mark_clean(ConnectionLostError("local-close")))
@@ -285,7 +286,7 @@ class WsListener:
 
         async def process_request(path: str, _headers: Any) -> Any:
             if urlsplit(path).path != self._path:
-                return (404, [], b"no ipcez endpoint at this path\n")
+                return (http.HTTPStatus.NOT_FOUND, [], b"no ipcez endpoint at this path\n")
             return None
 
         async def handler(ws: Any, _path: str = "") -> None:

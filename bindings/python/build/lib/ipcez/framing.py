@@ -106,6 +106,18 @@ class FrameDecoder:
             return HEADER_BYTES + self._body_got
         return self._end - self._start
 
+    def needed(self) -> int:
+        """How many more bytes complete the item in progress (0 at an item boundary)."""
+        if self._body is not None:
+            return len(self._body) - self._body_got
+        available = self._end - self._start
+        if available == 0:
+            return 0
+        if available < HEADER_BYTES:
+            return HEADER_BYTES - available
+        (header,) = _HEADER.unpack_from(self._buf, self._start)
+        return HEADER_BYTES + header - available
+
     def recv_buffer(self) -> memoryview:
         """Where the next read should land; pass the byte count read to :meth:`commit`."""
         if self._body is not None:
