@@ -38,7 +38,9 @@ if not HAS_WEBSOCKETS:
             if not other:
                 self.skipTest("NO INTERPRETER WITH websockets HERE: the WebSocket suite did not run (apt-get install python3-websockets)")
             result = subprocess.run([other, "-m", "unittest", "-v", "test_ws"], cwd=HERE, capture_output=True, text=True, timeout=300)
-            sys.stderr.write("\n--- test_ws under %s ---\n%s--- end ---\n" % (other, result.stderr))
+            # Shown indented, so that a log summary does not count the inner run twice.
+            inner = "".join("  | " + line + "\n" for line in result.stderr.splitlines())
+            sys.stderr.write("\n  test_ws under %s:\n%s" % (other, inner))
             self.assertEqual(result.returncode, 0, result.stderr[-3000:])
             self.assertIn("OK", result.stderr)
 
