@@ -85,6 +85,7 @@ class Socket:
     def __init__(self, link: Any, default_timeout: Optional[float] = None) -> None:
         self._link = link
         self._default_timeout = default_timeout
+        self._link_read = getattr(link, "read", None)  # a stream link reads in the calling thread
         self._handler_set = False
         self._lock = threading.Lock()
 
@@ -141,7 +142,12 @@ class Socket:
         if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0):
             raise invalid_arg("max_bytes must be a non-negative int or None, got %r" % (max_bytes,), "value")
         wait = check_timeout("timeout", timeout, True) if timeout is not None else self._default_timeout
-        return bytes(self._link.inbox.get(wait, max_bytes))
+        return self._read(wait, max_bytes)
+
+    def _read(self, timeout: Optional[float], max_bytes: Optional[int]) -> bytes:
+        if self._link_read is not None:
+            return self._link_read(timeout, max_bytes)  # type: ignore[no-any-return]
+        return bytes(self._link.inbox.get(timeout, max_bytes))
 
     def __iter__(self) -> Iterator[bytes]:
         """Messages until the connection ends: stops quietly when the peer or this side closed,
@@ -149,7 +155,7 @@ class Socket:
         self._check_reader()
         while True:
             try:
-                yield bytes(self._link.inbox.get(None))
+                yield self._read(None, None)
             except IpcezError as error:
                 if is_clean(error):
                     return

@@ -43,14 +43,19 @@ class Inbox(Generic[T]):
         return self._error
 
     def push(self, item: T) -> None:
+        self.push_all([item])
+
+    def push_all(self, items: List[T]) -> None:
+        """Pushes several items with one wake-up."""
         with self._cond:
             if self._error is not None:
                 return
-            self._items.append(item)
+            self._items.extend(items)
             if self._weigh is not None:
-                self._weight += self._weigh(item)
+                weigh = self._weigh
+                self._weight += sum(weigh(item) for item in items)
             self._cond.notify_all()
-            listeners = list(self._listeners)
+            listeners = list(self._listeners) if self._listeners else ()
         for listener in listeners:
             listener()
 
@@ -72,6 +77,9 @@ class Inbox(Generic[T]):
         with self._cond:
             if listener in self._listeners:
                 self._listeners.remove(listener)
+
+    def is_empty(self) -> bool:
+        return not self._items
 
     def is_full(self) -> bool:
         return self._weight > INBOX_HIGH_WATER_BYTES

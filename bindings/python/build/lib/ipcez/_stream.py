@@ -44,6 +44,7 @@ from .errors import (
 )
 
 _SMALL = 64 * 1024
+PARK_S = 0.02
 
 
 class SignalPair:
@@ -111,6 +112,9 @@ class StreamConnection:
         self._ctrl_partial = b""  # control bytes the reader could only partly write
         self._slots: Deque[Optional[Waiter]] = deque()  # v2: data frames written, not yet acked
         self._waiters: Set[Waiter] = set()
+        self._read_lock = threading.Lock()
+        self._leaders = 0  # threads reading the socket themselves in read()
+        self._park_until = 0.0
         self._reader = threading.Thread(target=self._run, name="ipcez-reader", daemon=True)
         self._reader.start()
 
@@ -164,9 +168,10 @@ class StreamConnection:
     def send(self, payload: bytes) -> None:
         """Writes one frame; with acks on, returns once it is acked (see the module docstring)."""
         header = framing.encode_header(len(payload))
-        with self._state:
-            while self._mode in ("hello-sent", "pending") and self._terminal is None:
-                self._state.wait()
+        if self._mode in ("hello-sent", "pending"):
+            with self._state:
+                while self._mode in ("hello-sent", "pending") and self._terminal is None:
+                    self._state.wait()
         waiter: Optional[Waiter] = None
         with self._wlock:
             if self._terminal is not None or self._closing:
@@ -187,6 +192,8 @@ class StreamConnection:
             if self._pair is None:
                 return  # seed mode without a pair: a server whose listener runs without acks
             waiter = self._pair.acked.waiter()
+        elif self._park_until:
+            self._unpark()  # the ACK comes in-band: the reader thread must read it
         self._await(waiter)
 
     def _await(self, waiter: Waiter) -> None:
@@ -245,6 +252,8 @@ class StreamConnection:
     def _flush_ctrl(self, blocking: bool) -> None:
         """Writes queued control headers; the write lock is held. The reader writes without
         blocking and keeps what did not fit for later."""
+        if not (self._ctrl_partial or self._ctrl_queue or self._ack_count):
+            return
         out = self._take_ctrl()
         if not out:
             return
@@ -287,85 +296,171 @@ class StreamConnection:
 
     # ------------------------------------------------------------------ reading
 
+    # Who reads the socket. The reader thread does, so acks flow whatever the application does.
+    # But a thread blocked in read() with nothing queued reads the socket itself ("leads"):
+    # handing each message from the reader thread to it would cost a thread wake-up per
+    # message. While a reader leads, and for PARK_S after, the reader thread stays parked;
+    # a send that starts waiting for an in-band ACK wakes it at once. Socket reads and the
+    # decoder are guarded by _read_lock; the reader thread never blocks while holding it.
+
     def _run(self) -> None:
-        error: IpcezError
         try:
-            error = self._read_loop()
-        except IpcezError as failure:
-            error = failure
-        except OSError as failure:
-            if self._closing:
-                error = mark_clean(ConnectionLostError("local-close", cause=failure))
-            else:
-                error = ConnectionLostError("reset", "reading from %s failed: %s" % (self.endpoint, failure), cause=failure)
-        self._terminate(error)
-        try:
-            with self._wlock:  # a sender still in sendall fails on the shut-down socket first
-                self._sock.close()
+            self._reader_loop()
+        except BaseException as error:  # a bug: end the connection rather than hang its users
+            self._terminate(ConnectionLostError("reset", "internal failure of the reader: %r" % error, cause=error))
+            raise
         finally:
+            with self._read_lock, self._wlock:  # nobody is in select/recv/sendall on it now
+                self._sock.close()
             if self._owns_pair and self._pair is not None:
                 self._pair.close()
 
-    def _read_loop(self) -> IpcezError:
-        sock = self._sock
-        decoder = self._decoder
-        while True:
-            if self._terminal is not None:
-                return self._terminal
-            if self.inbox.is_full():
+    def _reader_loop(self) -> None:
+        while self._terminal is None:
+            if self._park():
+                continue
+            if self._should_pause():
                 self._read_while_paused()
-                if self._terminal is not None:
-                    continue
+                continue
+            wait = None
+            if self._mode == "pending":
+                wait = max(0.0, self._pending_deadline - time.monotonic())
+            writers = [self._sock] if self._ctrl_partial else []
+            select.select([self._sock], writers, [], wait)  # wait without the lock
+            if self._read_lock.acquire(blocking=False):
+                try:
+                    self._advance(0)
+                finally:
+                    self._read_lock.release()
+
+    def _park(self) -> bool:
+        with self._state:
+            if self._terminal is None and (self._leaders > 0 or time.monotonic() < self._park_until):
+                self._state.wait(PARK_S)
+                return True
+        return False
+
+    def _unpark(self) -> None:
+        with self._state:
+            self._park_until = 0.0
+            self._state.notify_all()
+
+    def read(self, timeout: Optional[float], max_bytes: Optional[int]) -> bytes:
+        """The next message, read by the calling thread itself when nothing is queued."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        inbox = self.inbox
+        while True:
+            has, item = inbox.try_get(max_bytes)  # raises the terminal error once drained
+            if has:
+                return item  # type: ignore[return-value]
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError("nothing arrived within %g s" % timeout)
+            if not self._read_lock.acquire(timeout=-1 if remaining is None else remaining):
+                continue
+            with self._state:
+                self._leaders += 1
+            try:
+                while inbox.is_empty() and self._terminal is None:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        break
+                    self._advance(remaining)
+            finally:
+                with self._state:
+                    self._leaders -= 1
+                    # Park the reader thread a little longer (a reading loop comes back soon),
+                    # unless a send waits for an ACK that only reading brings.
+                    if self._awaiting_acks():
+                        self._park_until = 0.0
+                        self._state.notify_all()
+                    else:
+                        self._park_until = time.monotonic() + PARK_S  # no wake-up: it rechecks by itself
+                self._read_lock.release()
+
+    def _advance(self, timeout: Optional[float], limit: int = 0) -> None:
+        """One read of the socket (at most ``limit`` bytes when given), waiting at most
+        ``timeout`` (``None``: no limit) for it to be readable; the caller holds _read_lock.
+        Ends the connection on EOF or failure."""
+        sock = self._sock
+        try:
             if self._mode == "pending":
                 remaining = self._pending_deadline - time.monotonic()
-                if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
-                    if self._mode == "pending":
-                        self._decide("seed")  # no whole header in time: a seed client that only receives
-                    continue
-            elif self._ctrl_partial and not self._service_ctrl(None):
-                continue
-            count = sock.recv_into(decoder.recv_buffer())
+                if remaining <= 0:
+                    self._decide("seed")  # no whole header in time: a seed client that only receives
+                    return
+                timeout = remaining if timeout is None else min(timeout, remaining)
+            if self._ctrl_partial:
+                readable, writable, _ = select.select([sock], [sock], [], timeout)
+                if writable and self._wlock.acquire(blocking=False):
+                    try:
+                        self._flush_ctrl(blocking=False)
+                    finally:
+                        self._wlock.release()
+                elif writable and not readable:
+                    # A sender holds the lock: it writes the control bytes after its frame.
+                    readable = select.select([sock], [], [], 0.01)[0]
+            elif timeout == 0:
+                readable = [sock]  # the caller saw it readable; MSG_DONTWAIT copes if not
+            else:
+                readable = select.select([sock], [], [], timeout)[0]
+            if not readable:
+                return
+            try:
+                count = sock.recv_into(self._decoder.recv_buffer(), limit, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
             if count == 0:
-                return self._eof()
-            self._process(decoder.commit(count))
+                self._terminate(self._eof())
+                return
+            self._process(self._decoder.commit(count))
+        except IpcezError as error:
+            self._terminate(error)
+        except OSError as error:
+            if self._closing:
+                self._terminate(mark_clean(ConnectionLostError("local-close", cause=error)))
+            else:
+                self._terminate(
+                    ConnectionLostError("reset", "reading from %s failed: %s" % (self.endpoint, error), cause=error)
+                )
+
+    def _awaiting_acks(self) -> bool:
+        """Whether a send of this side waits for an in-band ACK (call with _state held)."""
+        return any(w is not None and w.result is None for w in self._slots)
+
+    def _should_pause(self) -> bool:
+        """Stop taking new data frames: the inbox is past its high-water mark, and no send of
+        this side waits for an in-band ACK (which may sit behind data not yet read)."""
+        if not self.inbox.is_full():
+            return False
+        with self._state:
+            return not self._awaiting_acks()
 
     def _read_while_paused(self) -> None:
         """The inbox is past its high-water mark: read no new data frame, but finish the frame in
         progress and keep taking control headers. Acks for this side's own sends travel on this
         connection: a consumer that is slow to read must not make its own sends time out."""
-        decoder = self._decoder
         sock = self._sock
-        while self.inbox.is_full() and self._terminal is None:
-            need = decoder.needed()
-            if need == 0:
-                readable = self._service_ctrl(0.05) if self._ctrl_partial else select.select([sock], [], [], 0.05)[0]
-                if not readable:
+        while self._should_pause() and self._terminal is None:
+            if not select.select([sock], [sock] if self._ctrl_partial else [], [], 0.05)[0]:
+                continue
+            with self._read_lock:
+                need = self._decoder.needed()
+                if need == 0:
+                    try:
+                        head = sock.recv(framing.HEADER_BYTES, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        return  # the next read reports it
+                    if head and (len(head) < framing.HEADER_BYTES or not head[0] & 0x80):
+                        need = 0  # a data frame is next: it waits for room
+                    else:
+                        need = framing.HEADER_BYTES  # a control header, or the end of the stream
+                if need:
+                    self._advance(0, need)
                     continue
-                head = sock.recv(framing.HEADER_BYTES, socket.MSG_PEEK)
-                if not head:
-                    return  # end of stream: the main loop's read reports it
-                if len(head) < framing.HEADER_BYTES or not head[0] & 0x80:
-                    self.inbox.wait_space(0.05)  # a data frame is next: it waits for room
-                    continue
-                need = framing.HEADER_BYTES
-            count = sock.recv_into(decoder.recv_buffer()[:need])
-            if count == 0:
-                return
-            self._process(decoder.commit(count))
-
-    def _service_ctrl(self, timeout: Optional[float]) -> bool:
-        """Waits for the socket to be readable or (to finish a control write) writable; whether
-        it is readable."""
-        readable, writable, _ = select.select([self._sock], [self._sock], [], timeout)
-        if writable and self._wlock.acquire(blocking=False):
-            try:
-                self._flush_ctrl(blocking=False)
-            finally:
-                self._wlock.release()
-        elif writable and not readable:
-            # A sender holds the lock: it writes the control bytes after its frame.
-            readable = select.select([self._sock], [], [], 0.01)[0]
-        return bool(readable)
+            self.inbox.wait_space(0.05)
 
     def _eof(self) -> IpcezError:
         pending = self._decoder.pending_bytes
@@ -404,8 +499,8 @@ class StreamConnection:
         finally:
             if frames:
                 self._queue_control(acks=frames)  # acked before delivery
-            for message in messages:
-                self.inbox.push(message)
+            if messages:
+                self.inbox.push_all(messages)
 
     def _control(self, header: int) -> None:
         kind = header >> 24
