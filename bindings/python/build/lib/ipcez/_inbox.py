@@ -32,7 +32,7 @@ class Inbox(Generic[T]):
 
     def __init__(self, weigh: Optional[Callable[[T], int]] = None) -> None:
         self._items: Deque[T] = deque()
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
         self._weigh = weigh
         self._weight = 0
         self._error: Optional[IpcezError] = None

@@ -102,7 +102,7 @@ class StreamConnection:
         self._reply0_allowed = False
         self._decoder = framing.FrameDecoder()
         self.inbox: Inbox[bytes] = Inbox(weigh=lambda m: len(m) + framing.HEADER_BYTES)
-        self._state = threading.Condition()
+        self._state = threading.Condition(threading.Lock())
         self._terminal: Optional[IpcezError] = None
         self._send_error: Optional[ConnectionLostError] = None
         self._closing = False
@@ -113,7 +113,7 @@ class StreamConnection:
         self._slots: Deque[Optional[Waiter]] = deque()  # v2: data frames written, not yet acked
         self._waiters: Set[Waiter] = set()
         self._read_lock = threading.Lock()
-        self._leaders = 0  # threads reading the socket themselves in read()
+        self._leading = False  # a thread in read() reads the socket itself
         self._park_until = 0.0
         self._reader = threading.Thread(target=self._run, name="ipcez-reader", daemon=True)
         self._reader.start()
@@ -335,7 +335,7 @@ class StreamConnection:
 
     def _park(self) -> bool:
         with self._state:
-            if self._terminal is None and (self._leaders > 0 or time.monotonic() < self._park_until):
+            if self._terminal is None and (self._leading or time.monotonic() < self._park_until):
                 self._state.wait(PARK_S)
                 return True
         return False
@@ -358,8 +358,7 @@ class StreamConnection:
                 raise TimeoutError("nothing arrived within %g s" % timeout)
             if not self._read_lock.acquire(timeout=-1 if remaining is None else remaining):
                 continue
-            with self._state:
-                self._leaders += 1
+            self._leading = True  # only ever changed under _read_lock
             try:
                 while inbox.is_empty() and self._terminal is None:
                     remaining = None if deadline is None else deadline - time.monotonic()
@@ -367,15 +366,15 @@ class StreamConnection:
                         break
                     self._advance(remaining)
             finally:
-                with self._state:
-                    self._leaders -= 1
-                    # Park the reader thread a little longer (a reading loop comes back soon),
-                    # unless a send waits for an ACK that only reading brings.
-                    if self._awaiting_acks():
-                        self._park_until = 0.0
-                        self._state.notify_all()
-                    else:
-                        self._park_until = time.monotonic() + PARK_S  # no wake-up: it rechecks by itself
+                self._leading = False
+                # Park the reader thread a little longer (a reading loop comes back soon), unless
+                # a send waits for an ACK that only reading brings. No wake-up: it rechecks itself.
+                self._park_until = time.monotonic() + PARK_S
+                if self._slots:
+                    with self._state:
+                        if self._awaiting_acks():
+                            self._park_until = 0.0
+                            self._state.notify_all()
                 self._read_lock.release()
 
     def _advance(self, timeout: Optional[float], limit: int = 0) -> None:
@@ -400,16 +399,21 @@ class StreamConnection:
                 elif writable and not readable:
                     # A sender holds the lock: it writes the control bytes after its frame.
                     readable = select.select([sock], [], [], 0.01)[0]
+            elif timeout is None:
+                readable = None  # a reader in read() without a timeout: block in recv itself
             elif timeout == 0:
                 readable = [sock]  # the caller saw it readable; MSG_DONTWAIT copes if not
             else:
                 readable = select.select([sock], [], [], timeout)[0]
-            if not readable:
+            if readable is None:
+                count = sock.recv_into(self._decoder.recv_buffer(), limit)
+            elif not readable:
                 return
-            try:
-                count = sock.recv_into(self._decoder.recv_buffer(), limit, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return
+            else:
+                try:
+                    count = sock.recv_into(self._decoder.recv_buffer(), limit, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    return
             if count == 0:
                 self._terminate(self._eof())
                 return
