@@ -83,6 +83,30 @@ class Aio(TempDirTest):
 
         self.run_async(main())
 
+    def test_acked_sends_pipeline_and_one_nobody_acks_times_out(self) -> None:
+        from test_protocol_v2 import REPLY2, RawServer, ack, recv_exact
+
+        path = self.path()
+
+        def script(conn: "object", index: int) -> None:
+            recv_exact(conn, 4)  # type: ignore[arg-type]
+            conn.sendall(REPLY2)  # type: ignore[attr-defined]
+            recv_exact(conn, 3 * 5)  # type: ignore[arg-type]  # all three frames before any ACK
+            conn.sendall(ack(3))  # type: ignore[attr-defined]
+            recv_exact(conn, 5)  # type: ignore[arg-type]  # the fourth is never acked
+            recv_exact(conn, 1)  # type: ignore[arg-type]
+
+        RawServer(self, path, script)
+
+        async def main() -> None:
+            async with await ipcez.aio.connect(path, **LOCAL, ack_timeout=0.5) as client:  # type: ignore[arg-type]
+                # Serialized acked sends would wait for the first ACK before writing the second.
+                await asyncio.gather(*(client.send_message(b"m%d" % i) for i in range(3)))
+                with self.assertRaises(ipcez.RecipientAckTimeoutError):
+                    await client.send_message(b"last")
+
+        self.run_async(main())
+
     def test_detection_errors_surface_from_the_await(self) -> None:
         async def main() -> None:
             with self.assertRaises(ipcez.UnsupportedCombinationError):

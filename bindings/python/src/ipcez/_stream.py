@@ -34,13 +34,12 @@ from typing import Callable, Deque, List, Optional, Set
 from . import framing
 from ._inbox import Inbox, is_clean, mark_clean
 from ._posix import Semaphore, close_semaphore
-from ._sync import OK, Waiter
+from ._sync import OK, Waiter, wait_ack
 from .errors import (
     ConnectionLostError,
     FrameTooLargeError,
     IpcezError,
     ProtocolError,
-    RecipientAckTimeoutError,
 )
 
 _SMALL = 64 * 1024
@@ -90,7 +89,7 @@ class StreamConnection:
     ) -> None:
         self.endpoint = endpoint
         self.ack = ack
-        self._ack_timeout = ack_timeout
+        self.ack_timeout = ack_timeout
         self._sock = sock
         self._mode = mode  # 'hello-sent' | 'pending' | 'seed' | 'v2'
         self._pair = pair
@@ -167,6 +166,13 @@ class StreamConnection:
 
     def send(self, payload: bytes) -> None:
         """Writes one frame; with acks on, returns once it is acked (see the module docstring)."""
+        waiter = self.send_frame(payload)
+        if waiter is not None:
+            wait_ack(waiter, self.ack_timeout)
+
+    def send_frame(self, payload: bytes) -> Optional[Waiter]:
+        """Writes one frame; with acks on, the :class:`Waiter` its ack settles (the timeout starts
+        now: the last byte was handed to the OS)."""
         header = framing.encode_header(len(payload))
         if self._mode in ("hello-sent", "pending"):
             with self._state:
@@ -180,37 +186,34 @@ class StreamConnection:
             if self._mode == "v2":
                 waiter = Waiter() if self.ack else None
                 with self._state:
-                    self._slots.append(waiter)
+                    self._slots.append(waiter)  # settled by the connection's end, if no ACK first
             elif self.ack and self._pair is not None:
                 self._pair.ready.post()
             self._write_frame(header, payload)
             self._flush_ctrl(blocking=True)
         self._flush_after_unlock()
         if not self.ack:
-            return
-        if waiter is None:
-            if self._pair is None:
-                return  # seed mode without a pair: a server whose listener runs without acks
-            waiter = self._pair.acked.waiter()
-        elif self._park_until:
-            self._unpark()  # the ACK comes in-band: the reader thread must read it
-        self._await(waiter)
-
-    def _await(self, waiter: Waiter) -> None:
+            return None
+        if waiter is not None:
+            if self._park_until:
+                self._unpark()  # the ACK comes in-band: the reader thread must read it
+            return waiter
+        if self._pair is None:
+            return None  # seed mode without a pair: a server whose listener runs without acks
+        waiter = self._pair.acked.waiter()
         with self._state:
-            if self._terminal is not None:
-                waiter.settle(self._terminal)
-            self._waiters.add(waiter)
-        try:
-            result = waiter.wait(self._ack_timeout)
-            if result is None and waiter.settle(RecipientAckTimeoutError(self._ack_timeout)):
-                raise RecipientAckTimeoutError(self._ack_timeout)
-            result = waiter.result
-            if result is not OK:
-                raise result  # type: ignore[misc]
-        finally:
-            with self._state:
-                self._waiters.discard(waiter)
+            terminal = self._terminal
+            if terminal is None:
+                self._waiters.add(waiter)
+        if terminal is not None:
+            waiter.settle(terminal)
+        else:
+            waiter.on_settled(lambda _result: self._forget(waiter))  # type: ignore[arg-type]
+        return waiter
+
+    def _forget(self, waiter: Waiter) -> None:
+        with self._state:
+            self._waiters.discard(waiter)
 
     def _lost_for_send(self) -> ConnectionLostError:
         if self._send_error is not None:

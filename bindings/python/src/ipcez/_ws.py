@@ -23,16 +23,16 @@ from urllib.parse import urlsplit
 
 from . import framing
 from ._inbox import Inbox, mark_clean
-from ._sync import OK, Waiter
+from ._sync import OK, Waiter, wait_ack
 from .errors import (
     AckUnavailableError,
     ConnectionLostError,
     EndpointInUseError,
+    FrameTooLargeError,
     InvalidEndpointError,
     IoError,
     IpcezError,
     ProtocolError,
-    RecipientAckTimeoutError,
     UnsupportedPlatformError,
     WsError,
 )
@@ -86,7 +86,7 @@ class WsConnection:
         self._ws = ws
         self.endpoint = endpoint
         self.is_acked = ack
-        self._ack_timeout = ack_timeout
+        self.ack_timeout = ack_timeout
         self._v2 = v2
         self.inbox: Inbox[bytes] = Inbox(weigh=lambda m: len(m) + framing.HEADER_BYTES)
         self._slots: Deque[Optional[Waiter]] = deque()
@@ -178,9 +178,13 @@ class WsConnection:
         return ConnectionLostError("local-close", "the WebSocket to %s is closed" % self.endpoint, cause=error)
 
     def send(self, payload: bytes) -> None:
-        if len(payload) > framing.MAX_MESSAGE_BYTES:
-            from .errors import FrameTooLargeError
+        waiter = self.send_frame(payload)
+        if waiter is not None:
+            wait_ack(waiter, self.ack_timeout)
 
+    def send_frame(self, payload: bytes) -> Optional[Waiter]:
+        """Sends one message; with acks on, the :class:`Waiter` its ``ack`` settles."""
+        if len(payload) > framing.MAX_MESSAGE_BYTES:
             raise FrameTooLargeError(len(payload), framing.MAX_MESSAGE_BYTES)
         waiter = Waiter() if self._v2 and self.is_acked else None
         with self._lock:
@@ -192,13 +196,7 @@ class WsConnection:
             _run(self._ws.send(payload))
         except Exception as error:
             raise self._lost() from error
-        if waiter is None:
-            return
-        result = waiter.wait(self._ack_timeout)
-        if result is None and waiter.settle(RecipientAckTimeoutError(self._ack_timeout)):
-            raise RecipientAckTimeoutError(self._ack_timeout)
-        if waiter.result is not OK:
-            raise waiter.result  # type: ignore[misc]
+        return waiter
 
     def close(self) -> None:
         with self._lock:
@@ -278,7 +276,7 @@ class WsListener:
         parts = _check_url(endpoint)
         self._path = parts.path or "/"
         self._ack = ack
-        self._ack_timeout = ack_timeout
+        self.ack_timeout = ack_timeout
         self.inbox: Inbox[WsConnection] = Inbox()
         self._connections: "set[WsConnection]" = set()
         self._closed = False

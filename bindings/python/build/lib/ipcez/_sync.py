@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Callable, List, Optional
 
+from .errors import RecipientAckTimeoutError
+
 OK: BaseException = BaseException("ok")  # sentinel result: settled successfully
 
 
@@ -48,3 +50,14 @@ class Waiter:
                 return
             result = self._result
         callback(result)
+
+
+def wait_ack(waiter: Waiter, timeout: float) -> None:
+    """Blocks until ``waiter`` is settled: returns on an ack, raises the error it was settled
+    with, or :class:`RecipientAckTimeoutError` after ``timeout`` seconds (withdrawing it)."""
+    result = waiter.wait(timeout)
+    if result is None and waiter.settle(RecipientAckTimeoutError(timeout)):
+        raise RecipientAckTimeoutError(timeout)
+    result = waiter.result
+    if result is not OK:
+        raise result  # type: ignore[misc]

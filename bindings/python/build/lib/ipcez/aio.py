@@ -22,7 +22,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Union
 
 from ._api import DEFAULT_PENDING_TIMEOUT, Bytes, MessageResult, check_timeout, open_link, open_listener, to_bytes
 from ._inbox import Inbox, is_clean
-from .errors import IpcezError, invalid_arg
+from ._sync import OK, Waiter
+from .errors import ConnectionLostError, IpcezError, RecipientAckTimeoutError, invalid_arg
 
 __all__ = ["connect", "listen", "Socket", "Server", "MessageResult"]
 
@@ -61,6 +62,35 @@ async def _get(inbox: Inbox[Any], timeout: Optional[float], max_bytes: Optional[
         inbox.remove_listener(wake)
 
 
+async def _wait_ack(waiter: Waiter, timeout: float) -> None:
+    """Awaits an ack without a thread: the waiter's settlement is passed to the loop."""
+    loop = asyncio.get_running_loop()
+    future: "asyncio.Future[BaseException]" = loop.create_future()
+
+    def settled(result: BaseException) -> None:
+        def deliver() -> None:
+            if not future.done():
+                future.set_result(result)
+
+        try:
+            loop.call_soon_threadsafe(deliver)
+        except RuntimeError:
+            pass  # the loop is closed: nobody awaits it any more
+
+    waiter.on_settled(settled)
+    try:
+        result = await asyncio.wait_for(asyncio.shield(future), timeout)
+    except asyncio.TimeoutError:
+        if waiter.settle(RecipientAckTimeoutError(timeout)):
+            raise RecipientAckTimeoutError(timeout) from None
+        result = waiter.result  # type: ignore[assignment]
+    except asyncio.CancelledError:
+        waiter.settle(ConnectionLostError("local-close", "the send was cancelled while waiting for its ack"))
+        raise
+    if result is not OK:
+        raise result
+
+
 class Socket:
     """A connection (asyncio). Owns its link; :meth:`disconnect` closes it."""
 
@@ -78,10 +108,13 @@ class Socket:
 
     async def send_message(self, data: Bytes) -> None:
         """Sends one message; completes once written (and acked, with acks on). Concurrent sends
-        are written in call order. Cancelling the await does not take back a message already
-        handed to the send thread. Raises as :meth:`ipcez.Socket.send_message`."""
+        are written in call order, and their acks are awaited concurrently. Cancelling the await
+        does not take back a message already handed to the send thread. Raises as
+        :meth:`ipcez.Socket.send_message`."""
         payload = to_bytes(data)
-        await asyncio.wrap_future(self._sender.submit(self._link.send, payload))
+        waiter = await asyncio.wrap_future(self._sender.submit(self._link.send_frame, payload))
+        if waiter is not None:
+            await _wait_ack(waiter, self._link.ack_timeout)
 
     write = send_message
 
