@@ -91,9 +91,9 @@ class Aio(TempDirTest):
         def script(conn: "object", index: int) -> None:
             recv_exact(conn, 4)  # type: ignore[arg-type]
             conn.sendall(REPLY2)  # type: ignore[attr-defined]
-            recv_exact(conn, 3 * 5)  # type: ignore[arg-type]  # all three frames before any ACK
+            recv_exact(conn, 3 * 6)  # type: ignore[arg-type]  # all three frames before any ACK
             conn.sendall(ack(3))  # type: ignore[attr-defined]
-            recv_exact(conn, 5)  # type: ignore[arg-type]  # the fourth is never acked
+            recv_exact(conn, 8)  # type: ignore[arg-type]  # the fourth is never acked
             recv_exact(conn, 1)  # type: ignore[arg-type]
 
         RawServer(self, path, script)
