@@ -32,7 +32,10 @@ def node_available() -> bool:
 
 def shm_entries(path: str) -> List[str]:
     """The /dev/shm files of an endpoint's semaphores (pair and marker)."""
-    base = _names.signal_names(_names.canonical_socket_path(path)).ready[1:].rsplit(".data_ready", 1)[0]
+    try:
+        base = _names.signal_names(_names.canonical_socket_path(path)).ready[1:].rsplit(".data_ready", 1)[0]
+    except ipcez.AckUnavailableError:
+        return []  # a name too long to exist
     return sorted(f for f in os.listdir("/dev/shm") if f.startswith("sem." + base + "."))
 
 

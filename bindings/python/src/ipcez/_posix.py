@@ -49,7 +49,7 @@ def _load() -> Any:
     except (OSError, AttributeError) as error:
         # No POSIX named semaphores with a monotonic timed wait here (sem_clockwait is glibc >= 2.30).
         _load_error = "POSIX named semaphores with sem_clockwait are not available (%s)" % error
-        raise AckUnavailableError(_load_error, cause=error) from None
+        raise AckUnavailableError(_load_error, cause=error) from error
     _libc = libc
     return libc
 

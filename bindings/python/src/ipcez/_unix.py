@@ -19,7 +19,7 @@ import stat
 import sys
 import tempfile
 import threading
-
+import time
 from typing import Optional, Tuple
 
 from . import _posix, framing
@@ -41,18 +41,34 @@ def _io_error(what: str, endpoint: str, error: OSError) -> IoError:
 
 
 def _open_socket(target: UnixEndpoint, timeout: Optional[float]) -> socket.socket:
+    """Connects. Without a timeout a full listen backlog blocks in connect(2) until the server
+    accepts; with one, Linux answers a non-blocking connect with EAGAIN instead of waiting, so
+    it is retried (every 5 ms) until the timeout."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.settimeout(timeout)
-        sock.connect(target.address)
-        sock.settimeout(None)
-    except socket.timeout:
-        sock.close()
-        raise TimeoutError("connecting to %s took longer than %g s" % (target.endpoint, timeout)) from None
+        if timeout is None:
+            sock.connect(target.address)
+            return sock
+        deadline = time.monotonic() + timeout
+        sock.setblocking(False)
+        while True:
+            try:
+                sock.connect(target.address)
+                break
+            except BlockingIOError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        "connecting to %s took longer than %g s (its listen backlog is full)" % (target.endpoint, timeout)
+                    ) from None
+                time.sleep(min(0.005, remaining))
+        sock.setblocking(True)
+        return sock
     except OSError as error:
         sock.close()
-        raise _io_error("connecting to", target.endpoint, error) from None
-    return sock
+        if isinstance(error, TimeoutError):
+            raise
+        raise _io_error("connecting to", target.endpoint, error) from error
 
 
 def _client_pair(canonical: str) -> SignalPair:
@@ -133,7 +149,7 @@ def _probe(target: UnixEndpoint) -> str:
     except OSError as error:
         if error.errno == errno.ECONNREFUSED:
             return "refused"
-        raise _io_error("checking for a live server at", target.endpoint, error) from None
+        raise _io_error("checking for a live server at", target.endpoint, error) from error
     finally:
         probe.close()
 
@@ -148,7 +164,7 @@ def _clear_path(target: UnixEndpoint) -> None:
     except FileNotFoundError:
         return
     except OSError as error:
-        raise _io_error("inspecting", target.endpoint, error) from None
+        raise _io_error("inspecting", target.endpoint, error) from error
     if not stat.S_ISSOCK(before.st_mode):
         raise InvalidEndpointError(
             target.endpoint,
@@ -166,46 +182,59 @@ def _clear_path(target: UnixEndpoint) -> None:
         except FileNotFoundError:
             pass
         except OSError as error:
-            raise _io_error("removing the stale socket file", target.endpoint, error) from None
+            raise _io_error("removing the stale socket file", target.endpoint, error) from error
+
+
+_umask_lock = threading.Lock()
+
+
+def _bind_to(server: socket.socket, target: UnixEndpoint, address: str) -> None:
+    try:
+        server.bind(address)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise EndpointInUseError(target.endpoint, cause=error) from error
+        raise _io_error("listening on", target.endpoint, error) from error
 
 
 def _bind(target: UnixEndpoint) -> Tuple[socket.socket, Optional[Tuple[int, int]]]:
     """Binds and listens, creating the socket file with mode 0600 and no moment where it is
     wider: bind inside a fresh 0700 directory next to the target, chmod, then link(2) it to the
     target (link never replaces a file: EEXIST means someone bound the path meanwhile). The
-    process umask is never touched (it is process-wide, other threads create files too)."""
+    process umask is not touched (it is process-wide: other threads create files too), except
+    when the private name would not fit in sun_path (a path within a few bytes of the limit):
+    then the bind runs under umask 0177."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         if target.is_abstract:
-            try:
-                server.bind(target.address)
-            except OSError as error:
-                if error.errno == errno.EADDRINUSE:
-                    raise EndpointInUseError(target.endpoint, cause=error) from None
-                raise _io_error("listening on", target.endpoint, error) from None
+            _bind_to(server, target, target.address)
             server.listen(128)
             return server, None
         directory = os.path.dirname(target.address)
         if len(os.path.join(directory, ".ipcez-XXXXXXXX/s").encode()) >= sun_path_bytes(sys.platform):
-            raise InvalidEndpointError(
-                target.endpoint, "the path leaves no room for the private bind directory; use a shorter path"
-            )
-        try:
-            private = tempfile.mkdtemp(prefix=".ipcez-", dir=directory)
-        except OSError as error:
-            raise _io_error("listening on", target.endpoint, error) from None
-        try:
-            private_file = os.path.join(private, "s")
+            with _umask_lock:
+                previous = os.umask(0o177)
+                try:
+                    _bind_to(server, target, target.address)
+                finally:
+                    os.umask(previous)
+        else:
             try:
-                server.bind(private_file)
-                os.chmod(private_file, 0o600)
-                os.link(private_file, target.address)
+                private = tempfile.mkdtemp(prefix=".ipcez-", dir=directory)
             except OSError as error:
-                if error.errno == errno.EEXIST:
-                    raise EndpointInUseError(target.endpoint, cause=error) from None
-                raise _io_error("listening on", target.endpoint, error) from None
-        finally:
-            shutil.rmtree(private, ignore_errors=True)
+                raise _io_error("listening on", target.endpoint, error) from error
+            try:
+                private_file = os.path.join(private, "s")
+                _bind_to(server, target, private_file)
+                try:
+                    os.chmod(private_file, 0o600)
+                    os.link(private_file, target.address)
+                except OSError as error:
+                    if error.errno == errno.EEXIST:
+                        raise EndpointInUseError(target.endpoint, cause=error) from error
+                    raise _io_error("listening on", target.endpoint, error) from error
+            finally:
+                shutil.rmtree(private, ignore_errors=True)
         server.listen(128)
         info = os.lstat(target.address)
         return server, (info.st_dev, info.st_ino)

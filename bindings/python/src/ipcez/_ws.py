@@ -235,13 +235,13 @@ def connect_ws(
                 "the WebSocket handshake with %s failed: HTTP %d" % (endpoint, error.status_code),
                 status=error.status_code,
                 cause=error,
-            ) from None
+            ) from error
         except websockets.exceptions.InvalidHandshake as error:
-            raise WsError("the WebSocket handshake with %s failed: %s" % (endpoint, error), cause=error) from None
+            raise WsError("the WebSocket handshake with %s failed: %s" % (endpoint, error), cause=error) from error
         except asyncio.TimeoutError:
             raise TimeoutError("connecting to %s took longer than %s s" % (endpoint, timeout)) from None
         except OSError as error:
-            raise IoError("connecting to %s: %s" % (endpoint, error.strerror or error), cause=error) from None
+            raise IoError("connecting to %s: %s" % (endpoint, error.strerror or error), cause=error) from error
         v2 = False
         if ack:
             if ws.subprotocol != SUBPROTOCOL:
@@ -313,8 +313,8 @@ class WsListener:
                 )
             except OSError as error:
                 if error.errno == 98:  # EADDRINUSE
-                    raise EndpointInUseError(endpoint, cause=error) from None
-                raise IoError("listening on %s: %s" % (endpoint, error.strerror or error), cause=error) from None
+                    raise EndpointInUseError(endpoint, cause=error) from error
+                raise IoError("listening on %s: %s" % (endpoint, error.strerror or error), cause=error) from error
 
         self._server = _run(start())
         port = self._server.sockets[0].getsockname()[1]

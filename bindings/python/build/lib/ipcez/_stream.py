@@ -234,7 +234,7 @@ class StreamConnection:
         except OSError as error:
             lost = ConnectionLostError("reset", "writing to %s failed: %s" % (self.endpoint, error), cause=error)
             self._terminate(lost)
-            raise lost from None
+            raise lost from error
 
     def _take_ctrl(self) -> bytes:
         with self._state:
