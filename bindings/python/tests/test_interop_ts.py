@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 from _support import CLI, LOCAL, PACKAGE_ROOT, TS_PEER, Node, TempDirTest, node_available, shm_entries, ts_echo

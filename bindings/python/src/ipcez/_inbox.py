@@ -7,7 +7,7 @@ import time
 from collections import deque
 from typing import Callable, Deque, Generic, List, Optional, TypeVar
 
-from .errors import ConnectionLostError, FrameTooLargeError, IpcezError
+from .errors import FrameTooLargeError, IpcezError
 
 T = TypeVar("T")
 
@@ -127,8 +127,3 @@ class Inbox(Generic[T]):
                     self._cond.wait(remaining)
             return self._take(max_bytes)
 
-
-def clean_lost(reason: str, message: Optional[str] = None) -> ConnectionLostError:
-    error = ConnectionLostError(reason, message)
-    mark_clean(error)
-    return error

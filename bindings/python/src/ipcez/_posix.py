@@ -96,11 +96,6 @@ class Semaphore:
         self._waiters: Deque[Waiter] = deque()
         self._thread: Optional[threading.Thread] = None
 
-    def acquire(self) -> "Semaphore":
-        with self._lock:
-            self._refs += 1
-        return self
-
     def post(self) -> None:
         if _load().sem_post(self._handle) != 0:
             raise _os_error("sem_post", self.name)

@@ -32,7 +32,7 @@ from collections import deque
 from typing import Callable, Deque, List, Optional, Set
 
 from . import framing
-from ._inbox import Inbox, is_clean, mark_clean
+from ._inbox import Inbox, mark_clean
 from ._posix import Semaphore, close_semaphore
 from ._sync import OK, Waiter, wait_ack
 from .errors import (
@@ -596,4 +596,4 @@ class StreamConnection:
             self._reader.join()
 
 
-__all__ = ["StreamConnection", "SignalPair", "ClosedBeforeReply", "is_clean"]
+__all__ = ["StreamConnection", "SignalPair", "ClosedBeforeReply"]
