@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,23 @@ class ReadmeExample(TempDirTest):
         self.assertEqual(result.stdout, "read b'hello'\n")
 
 
+class ReadmeBlocks(TempDirTest):
+    def test_every_unmarked_python_block_runs_on_its_own_and_leaves_nothing(self) -> None:
+        with open(os.path.join(PACKAGE_ROOT, "README.md")) as f:
+            blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+        self.assertGreaterEqual(len(blocks), 2)
+        private_tmp = os.path.join(self.dir, "tmp")  # the blocks' temp files land here
+        os.mkdir(private_tmp)
+        env = dict(os.environ, PYTHONPATH=os.path.join(PACKAGE_ROOT, "src"), target="local", os="linux", TMPDIR=private_tmp)
+        for block in blocks:
+            with self.subTest(block=block.splitlines()[0]):
+                result = subprocess.run([sys.executable, "-"], input=block, env=env, cwd=self.dir, capture_output=True, text=True, timeout=30)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertEqual(os.listdir(private_tmp), [])
+                marker = private_tmp.replace("_", "%5F").replace("/", "_")
+                self.assertEqual([e for e in os.listdir("/dev/shm") if marker in e], [])
+
+
 def _builder() -> str:
     """An interpreter that can build the package offline (setuptools and wheel importable)."""
     for candidate in (sys.executable, "/usr/bin/python3"):
@@ -147,8 +165,11 @@ class Install(unittest.TestCase):
             venv = os.path.join(d, "venv")
             subprocess.run([_builder(), "-m", "venv", "--system-site-packages", venv], check=True, timeout=120)
             python = os.path.join(venv, "bin", "python")
+            # Built from a copy: an in-tree build would leave build/ and *.egg-info in the clone.
+            source = os.path.join(d, "source")
+            shutil.copytree(PACKAGE_ROOT, source, ignore=shutil.ignore_patterns("node_modules", "__pycache__", "build", "*.egg-info"))
             result = subprocess.run(
-                [python, "-m", "pip", "install", "--no-build-isolation", "--no-index", "--no-deps", PACKAGE_ROOT],
+                [python, "-m", "pip", "install", "--no-build-isolation", "--no-index", "--no-deps", source],
                 capture_output=True, text=True, timeout=300, cwd=d,
             )
             self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
