@@ -121,3 +121,27 @@ class Node:
 
 def ts_echo(test: unittest.TestCase, endpoint: str, no_ack: bool = False) -> Node:
     return Node(test, [CLI, "echo", endpoint] + (["--no-ack"] if no_ack else []))
+
+
+class Echo:
+    """A Python listener that echoes every message of every connection (through a message
+    handler); closed at cleanup. ``accepted`` lists the accepted sockets."""
+
+    def __init__(self, test: unittest.TestCase, endpoint: str, **options: object) -> None:
+        self.server = ipcez.listen(endpoint, **options)  # type: ignore[arg-type]
+        test.addCleanup(self.server.close)
+        self.accepted: List[ipcez.Socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        for sock in self.server:
+            self.accepted.append(sock)
+
+            def on(result: ipcez.MessageResult, sock: ipcez.Socket = sock) -> None:
+                if result.ok:
+                    try:
+                        sock.send_message(result.message or b"")
+                    except ipcez.IpcezError:
+                        pass  # the client left before its echo
+
+            sock.message_handler(on)

@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Callable, List
 
-from _support import LOCAL, TempDirTest
+from _support import LOCAL, Echo, TempDirTest
 
 import ipcez
 from ipcez import _names, _posix, framing
@@ -35,30 +35,6 @@ def recv_exact(sock: socket.socket, n: int) -> bytes:
             raise EOFError("closed after %d of %d bytes" % (len(data), n))
         data += chunk
     return data
-
-
-class Echo:
-    """A Python listener that echoes every message on every connection."""
-
-    def __init__(self, test: TempDirTest, path: str, **options: object) -> None:
-        self.server = ipcez.listen(path, **LOCAL, **options)  # type: ignore[arg-type]
-        test.addCleanup(self.server.close)
-        self.accepted: List[ipcez.Socket] = []
-
-        def serve() -> None:
-            for sock in self.server:
-                self.accepted.append(sock)
-
-                def on(result: ipcez.MessageResult, sock: ipcez.Socket = sock) -> None:
-                    if result.ok:
-                        try:
-                            sock.send_message(result.message or b"")
-                        except ipcez.IpcezError:
-                            pass
-
-                sock.message_handler(on)
-
-        threading.Thread(target=serve, daemon=True).start()
 
 
 class RawServer:
@@ -109,7 +85,7 @@ class V2BetweenPythonPeers(TempDirTest):
             for client_ack in (True, False):
                 with self.subTest(server_ack=server_ack, client_ack=client_ack):
                     path = self.path("e%d%d.sock" % (server_ack, client_ack))
-                    echo = Echo(self, path, ack=server_ack)
+                    echo = Echo(self, path, **LOCAL, ack=server_ack)
                     with ipcez.connect(path, **LOCAL, ack=client_ack) as client:  # type: ignore[arg-type]
                         self.assertEqual(client.protocol, 2)
                         self.assertEqual(client.is_acked, client_ack)
@@ -148,7 +124,7 @@ class V2BetweenPythonPeers(TempDirTest):
 
     def test_a_full_inbox_still_takes_the_acks_of_this_sides_own_sends(self) -> None:
         path = self.path()
-        Echo(self, path)
+        Echo(self, path, **LOCAL)
         big = os.urandom(framing.MAX_MESSAGE_BYTES)
         with ipcez.connect(path, **LOCAL, ack_timeout=10) as client:  # type: ignore[arg-type]
             client.send_message(big)  # its 4 MiB echo fills the inbox: reading new data pauses
@@ -159,7 +135,7 @@ class V2BetweenPythonPeers(TempDirTest):
 
     def test_read_max_bytes_never_splits_and_keeps_the_message(self) -> None:
         path = self.path()
-        Echo(self, path)
+        Echo(self, path, **LOCAL)
         with ipcez.connect(path, **LOCAL) as client:  # type: ignore[arg-type]
             client.send_message(b"0123456789")
             client.send_message(b"ab")

@@ -15,7 +15,7 @@ import sys
 import threading
 import unittest
 
-from _support import HERE, Node, TempDirTest, node_available
+from _support import HERE, Echo, Node, TempDirTest, node_available
 
 import ipcez
 
@@ -51,29 +51,11 @@ if not HAS_WEBSOCKETS:
 
 else:
 
-    class Echo:
-        def __init__(self, test: unittest.TestCase, **options: object) -> None:
-            self.server = ipcez.listen("ws://127.0.0.1:0/ipc", **options)  # type: ignore[arg-type]
-            test.addCleanup(self.server.close)
-
-            def serve() -> None:
-                for sock in self.server:
-                    def on(result: ipcez.MessageResult, sock: ipcez.Socket = sock) -> None:
-                        if result.ok:
-                            try:
-                                sock.send_message(result.message or b"")
-                            except ipcez.IpcezError:
-                                pass
-
-                    sock.message_handler(on)
-
-            threading.Thread(target=serve, daemon=True).start()
-
     class WebSocket(TempDirTest):
         def test_python_to_python_with_and_without_acks(self) -> None:
             big = os.urandom(ipcez.MAX_MESSAGE_BYTES)
             for server_ack in (True, False):
-                echo = Echo(self, ack=server_ack)
+                echo = Echo(self, "ws://127.0.0.1:0/ipc", ack=server_ack)
                 self.assertRegex(echo.server.endpoint, r"^ws://127\.0\.0\.1:\d+/ipc$")
                 for ack in (True, False):
                     with self.subTest(server_ack=server_ack, ack=ack), ipcez.connect(echo.server.endpoint, ack=ack) as client:
