@@ -12,7 +12,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import threading
 import unittest
 
 from _support import HERE, Echo, Node, TempDirTest, node_available
