@@ -251,6 +251,15 @@ class Errors(unittest.TestCase):
         with self.assertRaises(ValueError):
             ipcez.connect("/tmp/x.sock", target="local", os="linux", ack_timeout=0)
 
+    def test_the_readme_documents_every_export_and_every_code(self) -> None:
+        with open(os.path.join(PACKAGE_ROOT, "README.md")) as f:
+            readme = f.read()
+        for name in ipcez.__all__:
+            self.assertIn("`%s" % name, readme, name)
+        errors = readme[readme.index("## Errors") :]
+        for code in ipcez.IPCEZ_ERROR_CODES + ("IPCEZ_ERR_INVALID_ARG",):
+            self.assertIn("`%s`" % code, errors, code)
+
     def test_io_error_lifts_the_os_error(self) -> None:
         error = ipcez.IoError("x", cause=FileNotFoundError(2, "No such file", "/p"))
         self.assertEqual((error.errno, error.os_code, error.path), (2, "ENOENT", "/p"))
