@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 from _support import CLI, LOCAL, PACKAGE_ROOT, TS_PEER, Node, TempDirTest, node_available, shm_entries, ts_echo
@@ -33,6 +34,31 @@ class PythonClientTypeScriptListener(TempDirTest):
                         self.assertEqual(client.read(timeout=20), message)
                 node.stop()
                 self.assertEqual(shm_entries(path), [])  # the TS listener unlinked its pair
+
+    def test_many_threads_send_acked_messages_at_once_and_every_echo_arrives(self) -> None:
+        path = self.path()
+        ts_echo(self, path)
+        with ipcez.connect(path, **LOCAL, ack_timeout=30) as client:  # type: ignore[arg-type]
+            errors: "list[BaseException]" = []
+
+            def sender(t: int) -> None:
+                try:
+                    for i in range(25):
+                        client.send_message(b"t%d-%d" % (t, i))
+                except BaseException as error:
+                    errors.append(error)
+
+            threads = [threading.Thread(target=sender, args=(t,)) for t in range(8)]
+            for thread in threads:
+                thread.start()
+            echoes = [client.read(timeout=30) for _ in range(200)]
+            for thread in threads:
+                thread.join(30)
+            self.assertEqual(errors, [])
+            self.assertEqual(sorted(echoes), sorted(b"t%d-%d" % (t, i) for t in range(8) for i in range(25)))
+            for t in range(8):  # each thread's messages stay in its order
+                mine = [e for e in echoes if e.startswith(b"t%d-" % t)]
+                self.assertEqual(mine, [b"t%d-%d" % (t, i) for i in range(25)])
 
     def test_an_ack_timeout_when_the_listener_runs_without_acks(self) -> None:
         path = self.path()

@@ -118,6 +118,22 @@ else:
                 with self.assertRaises(ipcez.ConnectionLostError):
                     client.read(timeout=5)
 
+        def test_the_asyncio_api_over_websocket_with_acks(self) -> None:
+            import asyncio
+
+            import ipcez.aio
+
+            async def main() -> None:
+                async with await ipcez.aio.listen("ws://127.0.0.1:0/aio") as server:
+                    async with await ipcez.aio.connect(server.endpoint, ack=True) as client:
+                        peer = await server.accept(timeout=5)
+                        await asyncio.gather(*(client.send_message(b"%d" % i) for i in range(10)))
+                        self.assertEqual([await peer.read(timeout=5) for _ in range(10)], [b"%d" % i for i in range(10)])
+                        await peer.send_message(b"back")
+                        self.assertEqual(await client.read(timeout=5), b"back")
+
+            asyncio.run(asyncio.wait_for(main(), 60))
+
         def test_a_wrong_path_is_a_handshake_error_with_its_status(self) -> None:
             server = ipcez.listen("ws://127.0.0.1:0/ipc")
             self.addCleanup(server.close)
