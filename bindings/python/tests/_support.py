@@ -23,6 +23,9 @@ from ipcez import _names  # noqa: E402
 CLI = os.path.join(REPO_ROOT, "packages", "ipcez", "bin", "ipcez.js")
 TS_PEER = os.path.join(HERE, "fixtures", "ts-peer.mjs")
 LOCAL = {"target": "local", "os": "linux"}
+#: Listeners whose clients must end up in protocol v2 wait this long for the client's HELLO:
+#: the 0.1 s default is a real-time bound that a loaded machine can miss (then seed mode).
+PENDING = 30.0
 NODE_ENV = dict(os.environ, target="local", os="linux")
 
 
@@ -128,6 +131,8 @@ class Echo:
     handler); closed at cleanup. ``accepted`` lists the accepted sockets."""
 
     def __init__(self, test: unittest.TestCase, endpoint: str, **options: object) -> None:
+        if not endpoint.startswith("ws"):
+            options.setdefault("pending_timeout", PENDING)
         self.server = ipcez.listen(endpoint, **options)  # type: ignore[arg-type]
         test.addCleanup(self.server.close)
         self.accepted: List[ipcez.Socket] = []

@@ -7,7 +7,7 @@ import os
 import unittest
 from typing import List
 
-from _support import LOCAL, TempDirTest, node_available, ts_echo
+from _support import LOCAL, PENDING, TempDirTest, node_available, ts_echo
 
 import ipcez
 import ipcez.aio
@@ -21,7 +21,7 @@ class Aio(TempDirTest):
         path = self.path()
 
         async def main() -> None:
-            async with await ipcez.aio.listen(path, **LOCAL) as server:  # type: ignore[arg-type]
+            async with await ipcez.aio.listen(path, **LOCAL, pending_timeout=PENDING) as server:  # type: ignore[arg-type]
                 async def echo(sock: ipcez.aio.Socket) -> None:
                     async for message in sock:
                         await sock.send_message(message)
@@ -43,7 +43,7 @@ class Aio(TempDirTest):
         path = self.path()
 
         async def main() -> None:
-            server = await ipcez.aio.listen(path, **LOCAL)  # type: ignore[arg-type]
+            server = await ipcez.aio.listen(path, **LOCAL, pending_timeout=PENDING)  # type: ignore[arg-type]
             client = await ipcez.aio.connect(path, **LOCAL)  # type: ignore[arg-type]
             peer = await server.accept(timeout=5)
             pending = asyncio.ensure_future(peer.read())

@@ -8,7 +8,7 @@ import threading
 import uuid
 from unittest import mock
 
-from _support import LOCAL, TempDirTest, shm_entries
+from _support import LOCAL, PENDING, TempDirTest, shm_entries
 
 import ipcez
 from ipcez import _names, _posix
@@ -18,7 +18,7 @@ class Endpoints(TempDirTest):
     def test_an_abstract_socket_speaks_v2_and_leaves_nothing(self) -> None:
         endpoint = "@ipz-" + uuid.uuid4().hex[:12]
         base = _names.signal_names(endpoint).ready[1:].rsplit(".", 1)[0]
-        with ipcez.listen(endpoint, **LOCAL) as server:  # type: ignore[arg-type]
+        with ipcez.listen(endpoint, **LOCAL, pending_timeout=PENDING) as server:  # type: ignore[arg-type]
             self.assertEqual(server.endpoint, endpoint)
             self.assertEqual(len([f for f in os.listdir("/dev/shm") if f.startswith("sem." + base + ".")]), 3)
             with ipcez.connect(endpoint, **LOCAL) as client:  # type: ignore[arg-type]

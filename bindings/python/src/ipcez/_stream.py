@@ -389,7 +389,16 @@ class StreamConnection:
             if self._mode == "pending":
                 remaining = self._pending_deadline - time.monotonic()
                 if remaining <= 0:
-                    self._decide("seed")  # no whole header in time: a seed client that only receives
+                    # Time is up: take what has arrived (a busy host may not have looked yet),
+                    # and settle on seed mode if it is not a whole header.
+                    if select.select([sock], [], [], 0)[0]:
+                        count = sock.recv_into(self._decoder.recv_buffer(), 0, socket.MSG_DONTWAIT)
+                        if count == 0:
+                            self._terminate(self._eof())
+                            return
+                        self._process(self._decoder.commit(count))
+                    if self._mode == "pending":
+                        self._decide("seed")  # no whole header in time: a seed client that only receives
                     return
                 timeout = remaining if timeout is None else min(timeout, remaining)
             if self._ctrl_partial:
