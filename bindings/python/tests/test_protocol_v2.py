@@ -50,6 +50,7 @@ class RawServer:
             _posix.close_semaphore(_posix.open_semaphore(self.names.marker, fresh=True))
         self.errors: List[BaseException] = []
         self.stop = threading.Event()  # set at cleanup: scripts that hold a connection wait on it
+        self.servers: List[threading.Thread] = []
         self.thread = threading.Thread(target=self._run, args=(script,), daemon=True)
         self.thread.start()
         test.addCleanup(self.close)
@@ -61,16 +62,21 @@ class RawServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            with conn:
-                try:
-                    script(conn, index)
-                except BaseException as error:  # reported by the test
-                    self.errors.append(error)
-                if conn.fileno() != -1:
-                    # Held open until cleanup (a script closes it itself to close early): a close
-                    # with unread data would reset the client before it read what was sent.
-                    self.stop.wait(30)
+            server = threading.Thread(target=self._serve, args=(script, conn, index), daemon=True)
+            self.servers.append(server)
+            server.start()
             index += 1
+
+    def _serve(self, script: Callable[[socket.socket, int], None], conn: socket.socket, index: int) -> None:
+        with conn:
+            try:
+                script(conn, index)
+            except BaseException as error:  # reported by the test
+                self.errors.append(error)
+            if conn.fileno() != -1:
+                # Held open until cleanup (a script closes it itself to close early): a close
+                # with unread data would reset the client before it read what was sent.
+                self.stop.wait(30)
 
     def close(self) -> None:
         self.stop.set()
@@ -80,6 +86,8 @@ class RawServer:
             pass
         self.sock.close()
         self.thread.join(5)
+        for server in self.servers:
+            server.join(5)
         for name in self.names:
             _posix.unlink(name)
 

@@ -90,14 +90,16 @@ else:
 
             async def never_ack(ws: "object") -> None:
                 await ws.send("hello 2")  # type: ignore[attr-defined]
-                await ws.recv()  # type: ignore[attr-defined]
-                await asyncio.sleep(0.6)  # after the client's ack timeout
+                await ws.recv()  # type: ignore[attr-defined]  # "x": not acked
+                await ws.recv()  # type: ignore[attr-defined]  # "y": answered with a bad ack
                 await ws.send("ack 0")  # type: ignore[attr-defined]
-                await asyncio.sleep(1)
+                await asyncio.sleep(5)
 
             with ipcez.connect(self.raw_server(never_ack), ack=True, ack_timeout=0.3) as client:
                 with self.assertRaises(ipcez.RecipientAckTimeoutError):
                     client.send_message(b"x")
+                with self.assertRaises(ipcez.ProtocolError):
+                    client.send_message(b"y")  # fails at once with the connection's error
                 with self.assertRaises(ipcez.ProtocolError):
                     client.read(timeout=5)
 
