@@ -147,6 +147,32 @@ class V2BetweenPythonPeers(TempDirTest):
             self.assertEqual(client.read(timeout=10), big)
             self.assertEqual([client.read(timeout=10) for _ in range(3)], [b"small"] * 3)
 
+    def test_both_sides_send_acked_at_once_without_reading_and_nothing_deadlocks(self) -> None:
+        path = self.path()
+        server = ipcez.listen(path, **LOCAL, pending_timeout=PENDING, ack_timeout=60)  # type: ignore[arg-type]
+        self.addCleanup(server.close)
+        client = ipcez.connect(path, **LOCAL, ack_timeout=60)  # type: ignore[arg-type]
+        self.addCleanup(client.disconnect)
+        accepted = server.accept(timeout=5)
+        chunk = os.urandom(256 * 1024)
+        errors: List[BaseException] = []
+
+        def flood(sock: ipcez.Socket) -> None:
+            try:
+                for _ in range(40):  # 10 MiB each way, far past both socket buffers and inboxes
+                    sock.send_message(chunk)
+            except BaseException as error:
+                errors.append(error)
+
+        senders = [threading.Thread(target=flood, args=(s,)) for s in (client, accepted)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(120)
+        self.assertEqual(errors, [])
+        self.assertEqual([client.read(timeout=10) for _ in range(40)], [chunk] * 40)
+        self.assertEqual([accepted.read(timeout=10) for _ in range(40)], [chunk] * 40)
+
     def test_read_max_bytes_never_splits_and_keeps_the_message(self) -> None:
         path = self.path()
         Echo(self, path, **LOCAL)
