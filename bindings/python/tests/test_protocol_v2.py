@@ -147,31 +147,42 @@ class V2BetweenPythonPeers(TempDirTest):
             self.assertEqual(client.read(timeout=10), big)
             self.assertEqual([client.read(timeout=10) for _ in range(3)], [b"small"] * 3)
 
-    def test_both_sides_send_acked_at_once_without_reading_and_nothing_deadlocks(self) -> None:
+    def test_both_sides_send_large_acked_messages_at_once_and_nothing_deadlocks(self) -> None:
+        # Both writers block in sendall (each frame is larger than the socket buffers) while
+        # ACKs for what each side reads queue up behind its own frame: the readers keep reading,
+        # so both directions complete.
         path = self.path()
         server = ipcez.listen(path, **LOCAL, pending_timeout=PENDING, ack_timeout=60)  # type: ignore[arg-type]
         self.addCleanup(server.close)
         client = ipcez.connect(path, **LOCAL, ack_timeout=60)  # type: ignore[arg-type]
         self.addCleanup(client.disconnect)
         accepted = server.accept(timeout=5)
-        chunk = os.urandom(256 * 1024)
+        chunk = os.urandom(512 * 1024)
         errors: List[BaseException] = []
+        received: "dict[int, List[bytes]]" = {0: [], 1: []}
 
         def flood(sock: ipcez.Socket) -> None:
             try:
-                for _ in range(40):  # 10 MiB each way, far past both socket buffers and inboxes
+                for _ in range(20):
                     sock.send_message(chunk)
             except BaseException as error:
                 errors.append(error)
 
-        senders = [threading.Thread(target=flood, args=(s,)) for s in (client, accepted)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join(120)
+        def drain(index: int, sock: ipcez.Socket) -> None:
+            try:
+                for _ in range(20):
+                    received[index].append(sock.read(timeout=60))
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=flood, args=(s,)) for s in (client, accepted)]
+        threads += [threading.Thread(target=drain, args=(i, s)) for i, s in enumerate((client, accepted))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
         self.assertEqual(errors, [])
-        self.assertEqual([client.read(timeout=10) for _ in range(40)], [chunk] * 40)
-        self.assertEqual([accepted.read(timeout=10) for _ in range(40)], [chunk] * 40)
+        self.assertEqual(received, {0: [chunk] * 20, 1: [chunk] * 20})
 
     def test_read_max_bytes_never_splits_and_keeps_the_message(self) -> None:
         path = self.path()

@@ -154,7 +154,7 @@ class StreamConnection:
         return self._terminal
 
     def _decide(self, mode: str) -> None:
-        # Called by the reader thread only.
+        # Called while reading (under _read_lock): by the reader thread or a thread in read().
         if mode == "seed" and self.ack and self._pair is None and self._open_pair is not None:
             self._pair = self._open_pair()
             self._owns_pair = True
@@ -182,7 +182,12 @@ class StreamConnection:
         with self._wlock:
             if self._terminal is not None or self._closing:
                 raise self._lost_for_send()
-            self._flush_ctrl(blocking=True)
+            try:
+                self._flush_ctrl(blocking=True)
+            except OSError as error:
+                lost = ConnectionLostError("reset", "writing to %s failed: %s" % (self.endpoint, error), cause=error)
+                self._terminate(lost)
+                raise lost from error
             if self._mode == "v2":
                 waiter = Waiter() if self.ack else None
                 with self._state:
@@ -190,7 +195,10 @@ class StreamConnection:
             elif self.ack and self._pair is not None:
                 self._pair.ready.post()
             self._write_frame(header, payload)
-            self._flush_ctrl(blocking=True)
+            try:
+                self._flush_ctrl(blocking=True)
+            except OSError:
+                pass  # the frame is written; the reader sees the failure and ends the connection
         self._flush_after_unlock()
         if not self.ack:
             return None
@@ -270,7 +278,7 @@ class StreamConnection:
         if sent < len(out):
             with self._state:
                 self._ctrl_partial = out[sent:] + self._ctrl_partial
-                # A reader that could not write it all polls for writability (see _run).
+                # A reader that could not write it all polls for writability (see _advance).
 
     def _has_ctrl(self) -> bool:
         return bool(self._ctrl_partial or self._ctrl_queue or self._ack_count)
@@ -458,7 +466,15 @@ class StreamConnection:
         connection: a consumer that is slow to read must not make its own sends time out."""
         sock = self._sock
         while self._should_pause() and self._terminal is None:
-            if not select.select([sock], [sock] if self._ctrl_partial else [], [], 0.05)[0]:
+            readable, writable, _ = select.select([sock], [sock] if self._ctrl_partial else [], [], 0.05)
+            if writable and self._wlock.acquire(blocking=False):
+                try:
+                    self._flush_ctrl(blocking=False)
+                except OSError:
+                    pass  # the next read reports it
+                finally:
+                    self._wlock.release()
+            if not readable:
                 continue
             with self._read_lock:
                 need = self._decoder.needed()
