@@ -427,8 +427,19 @@ class HostileClients(TempDirTest):
         return caught.exception
 
     def test_a_control_header_other_than_hello_first(self) -> None:
-        self.raw().sendall(ack(1))
-        self.assertIsInstance(self.terminal(self.server.accept(timeout=5)), ipcez.ProtocolError)
+        for first in (ack(1), REPLY2, bytes.fromhex("80000000"), bytes.fromhex("85000002")):
+            with self.subTest(first=first.hex()):
+                self.raw().sendall(first)
+                self.assertIsInstance(self.terminal(self.server.accept(timeout=5)), ipcez.ProtocolError)
+
+    def test_after_v2_a_second_hello_a_hello_reply_or_a_reserved_type_is_a_protocol_error(self) -> None:
+        for tail in (HELLO2, REPLY2, bytes.fromhex("86000001"), ack(0)):
+            with self.subTest(tail=tail.hex()):
+                sock = self.raw()
+                sock.sendall(HELLO2 + frame(b"ok") + tail)
+                accepted = self.server.accept(timeout=5)
+                self.assertEqual(accepted.read(timeout=5), b"ok")
+                self.assertIsInstance(self.terminal(accepted), ipcez.ProtocolError)
 
     def test_hello_version_1_gets_reply_0_and_seed_mode(self) -> None:
         sock = self.raw()
