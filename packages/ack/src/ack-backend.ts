@@ -33,6 +33,20 @@ export interface NativeSignal {
   close(): void;
 }
 
+/** Identity and owner of the file behind a named signal (see {@link AckBackend.identify}). */
+export interface SignalFile {
+  readonly dev: number;
+  readonly ino: number;
+  readonly uid: number;
+}
+
+/** The credentials of the process at the other end of a Unix socket, as the kernel saw it connect. */
+export interface PeerCredentials {
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
 /** A platform's named-signal primitive. */
 export interface AckBackend {
   /** Whether a signal counts (POSIX semaphore) or is binary (Windows auto-reset event). */
@@ -46,4 +60,22 @@ export interface AckBackend {
   open(name: string, mode: OpenMode): NativeSignal;
   /** Removes a name; a missing name is not an error. No-op where `canUnlink` is false. */
   unlink(name: string): void;
+  /**
+   * Whether a signal of that name exists now, found without creating it (a name that exists
+   * but this user may not open counts as existing). Windows: `Global\` then `Local\`.
+   * @throws IoError on an OS failure other than "not found" / "access denied".
+   */
+  exists(name: string): boolean;
+  /**
+   * The file behind a named signal, where the OS keeps one (Linux: `/dev/shm/sem.<name>`):
+   * its inode and owner, to prove a listener unlinks only what it created. `undefined` where
+   * there is no such file or the OS keeps none (Windows).
+   */
+  identify(name: string): SignalFile | undefined;
+  /**
+   * Linux: `getsockopt(fd, SOL_SOCKET, SO_PEERCRED)` of a connected Unix socket; `undefined`
+   * where the platform has no such call (Windows).
+   * @throws IoError when the call fails (not a socket, closed).
+   */
+  readonly peerCredentials: ((fd: number) => PeerCredentials) | undefined;
 }

@@ -1,7 +1,11 @@
-export { deriveSignalNames, READY_SUFFIX, ACKED_SUFFIX } from './signal-names.js';
+export { deriveSignalNames, READY_SUFFIX, ACKED_SUFFIX, V2_MARKER_SUFFIX } from './signal-names.js';
 export type { SignalNames, SignalPlatform } from './signal-names.js';
 export { canonicalSocketPath } from './canonical-socket-path.js';
-export { SignalPair, openSignalPair } from './signal-pair.js';
+export { SignalPair, openSignalPair, hasV2Marker } from './signal-pair.js';
 export type { SignalPairRole, SignalPairState, SignalNamespace, OpenSignalPairOptions } from './signal-pair.js';
 export { withAcks, DEFAULT_ACK_TIMEOUT_MS } from './with-acks.js';
 export type { WithAcksOptions } from './with-acks.js';
+export { acquireListenerLock } from './listener-lock.js';
+export type { ListenerLock, ListenerLockOptions } from './listener-lock.js';
+export { peerCredentials } from './peer-credentials.js';
+export type { PeerCredentials } from './ack-backend.js';

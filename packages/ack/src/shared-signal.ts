@@ -1,14 +1,20 @@
-// One named signal shared by every SignalPair of this process that uses the name, so there is
-// at most one outstanding native wait per named signal per process however many sends wait
-// (DESIGN.md: no libuv pool thread per waiting send). Internal: not exported from the package.
+// One named signal shared by every SignalPair of this process that uses the name, and one
+// native wait for the whole process, however many signals have waiters: the libuv pool (4
+// threads by default) also serves fs, dns, crypto and zlib, so ack waits may never hold more
+// than one of its threads. Internal: not exported from the package.
 import { addAbortListener } from 'node:events';
 import { RecipientAckTimeoutError } from '@ipcez/core';
 import type { AckBackend, NativeSignal, OpenMode, SliceResult } from './ack-backend.js';
 
-// A native wait runs on a libuv pool thread for at most this long, then returns to the event
-// loop and is re-armed if someone still waits. It bounds how long close() waits for the
-// thread; it adds no latency, because a post wakes the native wait at once.
+// The process's one native wait runs on a libuv pool thread for at most this long, then returns
+// to the event loop and is re-armed (on the next signal with waiters, round robin) if someone
+// still waits. It bounds how long close() waits for the thread; it adds no latency to the signal
+// it waits on, because a post wakes the native wait at once.
 const SLICE_MS = 100;
+
+// While more than one signal has waiters, those the native wait is not on are polled from the
+// event loop (a non-blocking take) this often: the latency an ack to them may see.
+const POLL_MS = 1;
 
 interface Waiter {
   readonly owner: object;
@@ -21,18 +27,57 @@ interface Waiter {
 // name, a new open here reaches the new object, while older holders keep the old one.
 const registry = new Map<string, SharedSignal>();
 
+// The process-wide wait scheduler:
+//
+//   waiting: signals with at least one waiter, in the order they started waiting
+//   slice:   the one signal whose native wait is in flight (or none)
+//   poll:    a timer, armed while a signal waits that the slice is not on
+//
+// When the slice returns, its signal is handled and the slice moves to the next waiting
+// signal (round robin), so none is only ever polled.
+const waiting = new Set<SharedSignal>();
+let slice: SharedSignal | undefined;
+let poll: ReturnType<typeof setInterval> | undefined;
+
+function schedule(): void {
+  if (slice === undefined) {
+    const next = waiting.values().next();
+    if (next.done !== true) {
+      slice = next.value;
+      // Round robin: the signal the slice is on goes to the back of the line.
+      waiting.delete(slice);
+      waiting.add(slice);
+      slice.startSlice();
+    }
+  }
+  const needsPoll = waiting.size > 1 || (waiting.size === 1 && (slice === undefined || !waiting.has(slice)));
+  if (needsPoll && poll === undefined) {
+    poll = setInterval(pollOthers, POLL_MS);
+    // The waiters' own timeout timers keep the process alive while anyone waits.
+    poll.unref();
+  } else if (!needsPoll && poll !== undefined) {
+    clearInterval(poll);
+    poll = undefined;
+  }
+}
+
+function pollOthers(): void {
+  for (const signal of [...waiting]) if (signal !== slice) signal.drain();
+  schedule();
+}
+
 // Lifecycle of one shared signal:
 //
-//   open (refs > 0) --last release()--> draining (slice outstanding) --slice returns--> closed
-//        \____________________________ no slice outstanding ____________________________/
+//   open (refs > 0) --last release()--> draining (its slice in flight) --slice returns--> closed
+//        \____________________________ no slice in flight _______________________________/
 //
-// The native handle is closed only when no slice is outstanding, so a pool thread never
+// The native handle is closed only when no slice is in flight on it, so a pool thread never
 // waits on a closed semaphore or event.
 export class SharedSignal {
   readonly #native: NativeSignal;
   #refs = 1;
   readonly #waiters = new Set<Waiter>();
-  #isSliceOutstanding = false;
+  #isSliceInFlight = false;
   #onIdle: (() => void) | undefined;
   #isClosed = false;
 
@@ -89,6 +134,7 @@ export class SharedSignal {
         clearTimeout(timer);
         abortListener?.[Symbol.dispose]();
         this.#waiters.delete(waiter);
+        if (this.#waiters.size === 0 && waiting.delete(this)) schedule();
       };
       const waiter: Waiter = {
         owner,
@@ -111,7 +157,8 @@ export class SharedSignal {
               waiter.reject(signal.reason as Error);
             });
       this.#waiters.add(waiter);
-      this.#pump();
+      waiting.add(this);
+      schedule();
     });
   }
 
@@ -121,7 +168,7 @@ export class SharedSignal {
     this.#refs--;
     if (this.#refs > 0) return Promise.resolve();
     if (registry.get(this.#native.identity) === this) registry.delete(this.#native.identity);
-    if (!this.#isSliceOutstanding) {
+    if (!this.#isSliceInFlight) {
       this.#close();
       return Promise.resolve();
     }
@@ -136,16 +183,26 @@ export class SharedSignal {
     this.#native.close();
   }
 
-  #pump(): void {
-    if (this.#isSliceOutstanding || this.#waiters.size === 0 || this.#refs === 0) return;
-    this.#isSliceOutstanding = true;
+  /** Hands tokens that are there now to the oldest waiters, without blocking. */
+  drain(): void {
+    while (this.#waiters.size > 0 && this.#refs > 0) {
+      const oldest = this.#waiters.values().next();
+      if (oldest.done === true || !this.#native.tryTake()) return;
+      oldest.value.resolve();
+    }
+  }
+
+  /** Arms the process's one native wait on this signal (called by the scheduler only). */
+  startSlice(): void {
+    this.#isSliceInFlight = true;
     this.#native.waitSlice(SLICE_MS, (result) => {
       this.#afterSlice(result);
     });
   }
 
   #afterSlice(result: SliceResult): void {
-    this.#isSliceOutstanding = false;
+    this.#isSliceInFlight = false;
+    slice = undefined;
     if (result.error !== undefined) {
       for (const waiter of [...this.#waiters]) waiter.reject(result.error);
     } else if (result.acquired) {
@@ -163,8 +220,7 @@ export class SharedSignal {
       const onIdle = this.#onIdle;
       this.#onIdle = undefined;
       onIdle?.();
-      return;
     }
-    this.#pump();
+    schedule();
   }
 }

@@ -16,8 +16,13 @@ export interface SignalNames {
   readonly ready: string;
   /** The "data acked" signal's name. */
   readonly acked: string;
+  /**
+   * The protocol v2 marker's name (`<base>.v2`): a v2 listener creates it, and a client that
+   * finds it says HELLO (see docs/PROTOCOL.md, "Protocol v2").
+   */
+  readonly marker: string;
   /** Windows only: the `Local\` names used when `Global\` is denied; `undefined` on Linux. */
-  readonly localFallback: { readonly ready: string; readonly acked: string } | undefined;
+  readonly localFallback: { readonly ready: string; readonly acked: string; readonly marker: string } | undefined;
 }
 
 /**
@@ -36,6 +41,14 @@ export const READY_SUFFIX = '.data_ready';
  * ```
  */
 export const ACKED_SUFFIX = '.data_acked';
+/**
+ * Suffix of the protocol v2 marker's name.
+ * @example
+ * ```ts
+ * deriveSignalNames('/tmp/ipcez.sock', 'linux').marker === '/ipcez_tmp_ipcez.sock' + V2_MARKER_SUFFIX; // true
+ * ```
+ */
+export const V2_MARKER_SUFFIX = '.v2';
 
 // Linux keeps a named semaphore as /dev/shm/sem.<name without the leading slash>, and a file
 // name is at most NAME_MAX (255) bytes, so the name after '/' may hold 255 - 4 bytes.
@@ -100,7 +113,12 @@ export function deriveSignalNames(endpoint: string, platform: SignalPlatform): S
           `the semaphore name for ${endpoint} would be ${longest} bytes, over Linux's ${LINUX_MAX_NAME_BYTES}-byte limit; use a shorter socket path`,
         );
       }
-      return { ready: base + READY_SUFFIX, acked: base + ACKED_SUFFIX, localFallback: undefined };
+      return {
+        ready: base + READY_SUFFIX,
+        acked: base + ACKED_SUFFIX,
+        marker: base + V2_MARKER_SUFFIX,
+        localFallback: undefined,
+      };
     }
     case 'win32': {
       const pipeName = endpoint.replace(PIPE_PREFIX, '');
@@ -108,7 +126,12 @@ export function deriveSignalNames(endpoint: string, platform: SignalPlatform): S
       return {
         ready: `Global\\${pipeName}${READY_SUFFIX}`,
         acked: `Global\\${pipeName}${ACKED_SUFFIX}`,
-        localFallback: { ready: `Local\\${pipeName}${READY_SUFFIX}`, acked: `Local\\${pipeName}${ACKED_SUFFIX}` },
+        marker: `Global\\${pipeName}${V2_MARKER_SUFFIX}`,
+        localFallback: {
+          ready: `Local\\${pipeName}${READY_SUFFIX}`,
+          acked: `Local\\${pipeName}${ACKED_SUFFIX}`,
+          marker: `Local\\${pipeName}${V2_MARKER_SUFFIX}`,
+        },
       };
     }
     default: {

@@ -1,5 +1,5 @@
 import { ConnectionLostError, invalidArgError } from '@ipcez/core';
-import type { AckBackend } from './ack-backend.js';
+import type { AckBackend, NativeSignal, SignalFile } from './ack-backend.js';
 import { canonicalSocketPath } from './canonical-socket-path.js';
 import { loadAckBackend } from './platform/index.js';
 import { SharedSignal } from './shared-signal.js';
@@ -62,6 +62,14 @@ export class SignalPair implements AsyncDisposable {
   readonly #acked: SharedSignal;
   #state: SignalPairState = 'open';
   #closing: Promise<void> | undefined;
+  /** The protocol v2 marker this pair created (a listener's, after {@link SignalPair.advertiseV2}). */
+  #marker: NativeSignal | undefined;
+  /**
+   * The files behind the names this pair created (a listener's, Linux), by name: `unlink()`
+   * removes a name only while it is still the one created here, so a listener never removes
+   * the signals of another one that started after it on the same path.
+   */
+  readonly #created = new Map<string, SignalFile | undefined>();
 
   /**
    * Internal: use {@link openSignalPair}.
@@ -71,6 +79,7 @@ export class SignalPair implements AsyncDisposable {
    * @param backend - the platform backend.
    * @param ready - the shared "data ready" signal.
    * @param acked - the shared "data acked" signal.
+   * @param isCreator - whether this pair just created the names fresh (a listener's).
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when called directly.
    */
   constructor(
@@ -80,6 +89,7 @@ export class SignalPair implements AsyncDisposable {
     backend: AckBackend,
     ready: SharedSignal,
     acked: SharedSignal,
+    isCreator: boolean,
   ) {
     if (token !== CONSTRUCT) throw invalidArgError('SignalPair is created with openSignalPair(), not new');
     this.endpoint = endpoint;
@@ -88,6 +98,7 @@ export class SignalPair implements AsyncDisposable {
     this.isCounting = backend.isCounting;
     this.#ready = ready;
     this.#acked = acked;
+    if (isCreator) for (const name of [names.ready, names.acked]) this.#created.set(name, backend.identify(name));
   }
 
   /** See {@link SignalPairState}. */
@@ -135,8 +146,9 @@ export class SignalPair implements AsyncDisposable {
 
   /**
    * Waits for one "data acked", without blocking the event loop. However many calls wait,
-   * this process keeps at most one native wait per named signal (on a libuv pool thread, in
-   * slices of at most 100 ms) and hands each acquired ack to the oldest waiter. The timeout
+   * this process keeps at most one native wait in flight (one libuv pool thread, in slices of
+   * at most 100 ms; other waiting signals are polled every millisecond) and hands each acquired
+   * ack to the oldest waiter. The timeout
    * runs on Node's monotonic timer clock, not the wall clock.
    *
    * @param timeoutMs - how long to wait, 0 to 2^31 - 1 ms.
@@ -164,15 +176,49 @@ export class SignalPair implements AsyncDisposable {
     return this.#acked.wait(this, timeoutMs, signal);
   }
 
+  /** Whether this pair advertises protocol v2 (see {@link SignalPair.advertiseV2}). */
+  get isAdvertisingV2(): boolean {
+    return this.#marker !== undefined;
+  }
+
   /**
-   * Removes the pair's names (Linux `sem_unlink`); processes that hold it keep using it, new
-   * opens get a new pair. A missing name is not an error. No-op on Windows, where an event
-   * goes away with its last handle. A listener calls it first when it closes.
+   * Creates the endpoint's protocol v2 marker (`<base>.v2`, same mode as the pair), so that
+   * clients say HELLO and acks travel in-band on each connection (docs/PROTOCOL.md, "Protocol
+   * v2"). A listener calls it after opening its pair (`role: 'listener'`) and before it binds;
+   * {@link SignalPair.unlink} removes the marker first. On Windows the marker is an event that
+   * lives while this pair holds it open. Idempotent.
+   * @throws ConnectionLostError (`IPCEZ_ERR_CONNECTION_LOST`) when the pair is closed.
+   * @throws AckUnavailableError (`IPCEZ_ERR_ACK_UNAVAILABLE`) when the OS refuses to create it.
+   */
+  advertiseV2(): void {
+    this.#assertOpen();
+    if (this.#marker !== undefined) return;
+    this.#backend.unlink(this.names.marker);
+    this.#marker = this.#backend.open(this.names.marker, 'fresh');
+    this.#created.set(this.names.marker, this.#backend.identify(this.names.marker));
+  }
+
+  /**
+   * Removes the names (Linux `sem_unlink`): the v2 marker first, then the pair. Processes that
+   * hold them keep using them; new opens get new ones. A missing name is not an error. No-op on
+   * Windows, where an event goes away with its last handle. A listener calls it first when it
+   * closes.
    * @throws IoError (`IPCEZ_ERR_IO`) when the OS refuses (e.g. another user's semaphore).
    */
   unlink(): void {
-    this.#backend.unlink(this.names.ready);
-    this.#backend.unlink(this.names.acked);
+    if (this.#marker !== undefined) this.#unlinkIfOurs(this.names.marker);
+    this.#unlinkIfOurs(this.names.ready);
+    this.#unlinkIfOurs(this.names.acked);
+  }
+
+  #unlinkIfOurs(name: string): void {
+    const created = this.#created.get(name);
+    if (created !== undefined) {
+      // Proven by inode: remove the name only while it is still the file created here.
+      const now = this.#backend.identify(name);
+      if (now?.dev !== created.dev || now.ino !== created.ino) return;
+    }
+    this.#backend.unlink(name);
   }
 
   /**
@@ -183,6 +229,8 @@ export class SignalPair implements AsyncDisposable {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#state = 'closing';
+    this.#marker?.close();
+    this.#marker = undefined;
     const error = this.#closedError();
     this.#closing = Promise.all([this.#ready.release(this, error), this.#acked.release(this, error)]).then(() => {
       this.#state = 'closed';
@@ -210,6 +258,9 @@ async function open(endpoint: string, role: SignalPairRole): Promise<SignalPair>
   const canonical = platform === 'linux' ? await canonicalSocketPath(endpoint) : endpoint;
   const names = deriveSignalNames(canonical, platform);
   const mode = role === 'listener' ? 'fresh' : 'open';
+  // Every listener, v2 or not, removes a marker a crashed v2 listener left, before it starts the
+  // pair fresh: otherwise clients would say HELLO to a server that may not speak v2.
+  if (role === 'listener') backend.unlink(names.marker);
   const ready = SharedSignal.acquire(backend, names.ready, mode);
   let acked: SharedSignal;
   try {
@@ -218,7 +269,7 @@ async function open(endpoint: string, role: SignalPairRole): Promise<SignalPair>
     await ready.release(ready, new ConnectionLostError('local-close', 'opening the pair failed', { cause: error }));
     throw error;
   }
-  return new SignalPair(CONSTRUCT, canonical, names, backend, ready, acked);
+  return new SignalPair(CONSTRUCT, canonical, names, backend, ready, acked, role === 'listener');
 }
 
 /**
@@ -260,4 +311,37 @@ export function openSignalPair(endpoint: string, options: OpenSignalPairOptions 
     throw invalidArgError(`role must be 'client' or 'listener', got ${JSON.stringify(role)}`);
   }
   return open(endpoint, role);
+}
+
+/**
+ * Whether the endpoint's listener advertises protocol v2: its marker (`<base>.v2`) exists. Looks
+ * the marker up without creating anything. A client calls it after connecting, to decide
+ * whether to say HELLO (docs/PROTOCOL.md, "Protocol v2").
+ *
+ * **Platform behaviour.** Linux: `endpoint` is a socket path (canonicalised) or `@name`; the
+ * marker is a POSIX named semaphore. Windows: `endpoint` is the pipe name; the marker is the
+ * event `Global\<pipename>.v2` (or `Local\`). Other platforms: `AckUnavailableError`.
+ *
+ * @param endpoint - the socket path or `@name` (Linux), or pipe name (Windows).
+ * @returns whether the marker exists now.
+ * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) for a bad `endpoint`, synchronously.
+ * @throws AckUnavailableError (`IPCEZ_ERR_ACK_UNAVAILABLE`, as a rejection) where named signals
+ *   are unavailable.
+ * @example
+ * ```ts fragment
+ * const v2 = await hasV2Marker('/tmp/app.sock');
+ * ```
+ */
+export function hasV2Marker(endpoint: string): Promise<boolean> {
+  if (typeof endpoint !== 'string' || endpoint.length === 0) {
+    throw invalidArgError(`endpoint must be a non-empty string, got ${JSON.stringify(endpoint)}`);
+  }
+  return lookUpMarker(endpoint);
+}
+
+async function lookUpMarker(endpoint: string): Promise<boolean> {
+  const backend = await loadAckBackend();
+  const platform: SignalPlatform = process.platform === 'win32' ? 'win32' : 'linux';
+  const canonical = platform === 'linux' ? await canonicalSocketPath(endpoint) : endpoint;
+  return backend.exists(deriveSignalNames(canonical, platform).marker);
 }

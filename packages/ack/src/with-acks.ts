@@ -1,6 +1,14 @@
-import { setMaxListeners } from 'node:events';
-import { ConnectionLostError, DEFAULT_HIGH_WATER_MARK, Inbox, invalidArgError } from '@ipcez/core';
-import type { Connection, ConnectionState, IpcezError, MessageHandler, SendOptions, TransportKind } from '@ipcez/core';
+import { addAbortListener, setMaxListeners } from 'node:events';
+import { ConnectionLostError, IoError, invalidArgError, isIpcezError } from '@ipcez/core';
+import type {
+  Connection,
+  ConnectionState,
+  IpcezError,
+  MessageConnection,
+  MessageHandler,
+  SendOptions,
+  TransportKind,
+} from '@ipcez/core';
 import { SignalPair } from './signal-pair.js';
 
 /** Options of {@link withAcks}. */
@@ -16,7 +24,7 @@ export interface WithAcksOptions {
 }
 
 /**
- * How long a send waits for "data acked" by default: 5 s (DESIGN.md).
+ * How long a send waits for "data acked" by default: 5 s.
  * @example
  * ```ts
  * withAcks(connection, pair, { ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS * 2 });
@@ -25,135 +33,196 @@ export interface WithAcksOptions {
 export const DEFAULT_ACK_TIMEOUT_MS = 5000;
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
-// Send, with acks on (DESIGN.md "Delivery acknowledgement"):
+/**
+ * The engine seam `withAcks` decorates (`MessageConnection` of `@ipcez/core`, structurally:
+ * copies of `@ipcez/core` may be duplicated in node_modules).
+ */
+type Engine = Connection & Pick<MessageConnection, 'observeReads'>;
+
+function isEngine(value: Connection): value is Engine {
+  const candidate = value as Partial<Engine>;
+  return typeof candidate.observeReads === 'function';
+}
+
+/** A send waiting for its turn on a binary (Windows) pair. */
+interface SerialSend {
+  readonly message: Uint8Array;
+  readonly options: SendOptions;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+// Send, with acks on (the ack README, "Order"):
 //
-//   signalReady() --> inner.send(frame) --> waitAcked(ackTimeoutMs)
-//                                            |-- acked: resolve
-//                                            '-- none in time: RecipientAckTimeoutError (bytes written; stays open)
+//   signalReady() --> engine.send(frame) --> waitAcked(ackTimeoutMs)
+//                                             |-- acked: resolve
+//                                             |-- none in time: RecipientAckTimeoutError (bytes written; stays open)
+//                                             '-- close()/destroy() here: ConnectionLostError (or the destroy error)
 //
-// Receive, for each frame read: tryTakeReady() (never blocks) --> signalAcked() --> deliver.
+// Receive, for each frame of each read batch, before the batch is delivered (the engine's
+// read observer): tryTakeReady() (never blocks) --> signalAcked(). The engine's one inbox
+// keeps what no consumer took yet, under its one pause authority: this decorator holds no
+// messages and no pause flag.
 class AckedConnection implements Connection {
-  readonly #inner: Connection;
+  readonly #engine: Engine;
   readonly #pair: SignalPair;
   readonly #ackTimeoutMs: number;
-  // Aborted on close/destroy, so sends still waiting for an ack reject.
+  readonly #ownsPair: boolean;
+  // Aborted by close()/destroy(), so sends still waiting for an ack reject then. Not when the
+  // peer goes away: acks are out of band, and a peer that acks and closes at once leaves acks
+  // posted that waiting sends must still be able to take.
   readonly #lifetime = new AbortController();
   // Windows events are binary: with several of this connection's sends waiting, acks posted
   // back to back would collapse into one and the rest would time out. There, this
-  // connection keeps one send in its ready/write/ack cycle at a time.
-  #chain: Promise<unknown> = Promise.resolve();
-
-  // Messages read (and acked) but not yet consumed. DESIGN.md: the recipient acks "for each
-  // frame read", not when the application gets round to it: a peer that awaits a send before
-  // setting its handler while the other side replies would otherwise wait for an ack only its
-  // own handler could release. Past the high-water mark the inner connection stops reading
-  // (where it offers pauseReading), so unread frames stay in the OS buffer, unacked.
-  readonly #inbox: Inbox<Uint8Array, IpcezError>;
-
-  readonly #ownsPair: boolean;
+  // connection keeps one send in its ready/write/ack cycle at a time; the others queue here,
+  // in order, until close()/destroy() hands them all to the engine at once.
+  #serial: SerialSend[] = [];
+  #isCycling = false;
   #closing: Promise<void> | undefined;
 
-  constructor(inner: Connection, pair: SignalPair, ackTimeoutMs: number, ownsPair: boolean) {
-    this.#inner = inner;
+  constructor(engine: Engine, pair: SignalPair, ackTimeoutMs: number, ownsPair: boolean) {
+    this.#engine = engine;
     this.#pair = pair;
     this.#ackTimeoutMs = ackTimeoutMs;
     this.#ownsPair = ownsPair;
-    this.#inbox = new Inbox<Uint8Array, IpcezError>({
-      // Empty messages weigh their header, so a flood of them still pauses reading.
-      weigh: (message) => (message as Uint8Array).length + 4,
-      highWaterMark: DEFAULT_HIGH_WATER_MARK,
-      onPause: () => inner.pauseReading?.(),
-      onResume: () => inner.resumeReading?.(),
-      isCleanEnd: (error) =>
-        error instanceof ConnectionLostError && (error.reason === 'local-close' || error.reason === 'peer-closed'),
-    });
-    inner.messageHandler((result) => {
-      if (result.ok) {
-        this.#acknowledge();
-        this.#inbox.push(result.message);
-      } else {
-        this.#inbox.end(result.error);
-      }
-    });
     // Every send waiting for its ack listens to this signal (many may wait at once), and each
     // listener is removed when its wait settles: not a leak, so no MaxListeners warning.
     setMaxListeners(0, this.#lifetime.signal);
+    engine.observeReads((messages) => {
+      this.#acknowledge(messages.length);
+    });
   }
 
   get transport(): TransportKind {
-    return this.#inner.transport;
+    return this.#engine.transport;
   }
 
   get endpoint(): string {
-    return this.#inner.endpoint;
+    return this.#engine.endpoint;
   }
 
   get state(): ConnectionState {
-    return this.#inner.state;
+    return this.#engine.state;
   }
 
   get bufferedAmount(): number {
-    return this.#inner.bufferedAmount;
+    return this.#engine.bufferedAmount;
   }
 
   get highWaterMark(): number {
-    return this.#inner.highWaterMark;
+    return this.#engine.highWaterMark;
   }
 
   get maxMessageBytes(): number {
-    return this.#inner.maxMessageBytes;
+    return this.#engine.maxMessageBytes;
   }
 
   send(message: Uint8Array, options: SendOptions = {}): Promise<void> {
-    // Sends the inner connection refuses without writing (closed, over the limit, buffer full
-    // with wait: false, bad arguments) must not post "data ready": no frame would follow it.
+    const engine = this.#engine;
+    // Sends the engine refuses without writing (closed, over the limit, buffer full with
+    // wait: false, bad arguments) must not post "data ready": no frame would follow it.
     // A closed pair is not a refusal: signalReady() then rejects the send with
     // ConnectionLostError rather than letting it through unacknowledged.
     const isRefused =
       !(message instanceof Uint8Array) ||
-      this.#inner.state !== 'open' ||
-      message.length > this.#inner.maxMessageBytes ||
-      (options.wait === false && this.#inner.bufferedAmount >= this.#inner.highWaterMark);
-    if (isRefused) return this.#inner.send(message, options);
+      engine.state !== 'open' ||
+      message.length > engine.maxMessageBytes ||
+      (options.wait === false && engine.bufferedAmount >= engine.highWaterMark);
+    if (isRefused) return engine.send(message, options);
     if (this.#pair.isCounting) return this.#cycle(message, options);
-    const next = this.#chain.then(() => this.#cycle(message, options));
-    this.#chain = next.catch(() => undefined);
-    return next;
-  }
-
-  async #cycle(message: Uint8Array, options: SendOptions): Promise<void> {
-    options.signal?.throwIfAborted();
-    this.#lifetime.signal.throwIfAborted();
-    this.#pair.signalReady();
-    await this.#inner.send(message, options);
-    const signal =
-      options.signal === undefined ? this.#lifetime.signal : AbortSignal.any([options.signal, this.#lifetime.signal]);
-    await this.#pair.waitAcked(this.#ackTimeoutMs, signal);
-  }
-
-  #acknowledge(): void {
-    if (this.#pair.state !== 'open') return;
-    this.#pair.tryTakeReady();
-    this.#pair.signalAcked();
-  }
-
-  messageHandler(handler: MessageHandler): void {
-    if (typeof handler !== 'function') throw invalidArgError('handler must be a function');
-    this.#inbox.setHandler((result) => {
-      handler(result.ok ? { ok: true, message: result.value } : { ok: false, error: result.error });
+    return new Promise<void>((resolve, reject) => {
+      this.#serial.push({ message, options, resolve, reject });
+      this.#pump();
     });
   }
 
+  /** Starts the next queued send's cycle once the previous one settled (binary pairs). */
+  #pump(): void {
+    if (this.#isCycling) return;
+    const next = this.#serial.shift();
+    if (next === undefined) return;
+    this.#isCycling = true;
+    void this.#cycle(next.message, next.options)
+      .then(next.resolve, next.reject)
+      .finally(() => {
+        this.#isCycling = false;
+        this.#pump();
+      });
+  }
+
+  /**
+   * Closing: every send accepted so far goes to the engine now, so the close flushes it like
+   * any other; their ack waits end with the close.
+   */
+  #startQueued(): void {
+    for (const queued of this.#serial.splice(0)) {
+      this.#cycle(queued.message, queued.options).then(queued.resolve, queued.reject);
+    }
+  }
+
+  async #cycle(message: Uint8Array, options: SendOptions): Promise<void> {
+    const lifetime = this.#lifetime.signal;
+    options.signal?.throwIfAborted();
+    lifetime.throwIfAborted();
+    this.#pair.signalReady();
+    await this.#engine.send(message, options);
+    const { signal } = options;
+    if (signal === undefined) {
+      await this.#pair.waitAcked(this.#ackTimeoutMs, lifetime);
+      return;
+    }
+    // Both the caller's signal and the connection's end stop the wait. Not AbortSignal.any:
+    // on Node 20 every combined signal stays registered on its sources for good (issue 9).
+    const both = new AbortController();
+    const stopOnCaller = addAbortListener(signal, () => {
+      both.abort(signal.reason);
+    });
+    const stopOnEnd = addAbortListener(lifetime, () => {
+      both.abort(lifetime.reason);
+    });
+    try {
+      await this.#pair.waitAcked(this.#ackTimeoutMs, both.signal);
+    } finally {
+      stopOnCaller[Symbol.dispose]();
+      stopOnEnd[Symbol.dispose]();
+    }
+  }
+
+  /** Acks `count` frames just read, before they are delivered. */
+  #acknowledge(count: number): void {
+    const pair = this.#pair;
+    if (pair.state !== 'open') return;
+    try {
+      for (let i = 0; i < count; i++) {
+        pair.tryTakeReady();
+        pair.signalAcked();
+      }
+    } catch (error) {
+      // A refused post (sem_post EOVERFLOW, a closed handle ...) must not escape from the
+      // socket's 'data' event: it ends this connection, and its owner hears of it.
+      const detail = error instanceof Error ? error.message : String(error);
+      this.#engine.destroy(
+        isIpcezError(error, 'IPCEZ_ERR_IO')
+          ? error
+          : new IoError(`posting "data acked" for ${this.#engine.endpoint} failed: ${detail}`, { cause: error }),
+      );
+    }
+  }
+
+  messageHandler(handler: MessageHandler): void {
+    this.#engine.messageHandler(handler);
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#inbox[Symbol.asyncIterator]();
+    return this.#engine[Symbol.asyncIterator]();
   }
 
   pauseReading(): void {
-    this.#inner.pauseReading?.();
+    this.#engine.pauseReading?.();
   }
 
   resumeReading(): void {
-    this.#inner.resumeReading?.();
+    this.#engine.resumeReading?.();
   }
 
   close(): Promise<void> {
@@ -162,23 +231,13 @@ class AckedConnection implements Connection {
   }
 
   async #close(): Promise<void> {
+    this.#startQueued();
     try {
-      await this.#inner.close();
+      await this.#engine.close();
     } finally {
       this.#end();
       if (this.#ownsPair) await this.#pair.close();
     }
-  }
-
-  destroy(error?: IpcezError): void {
-    this.#inner.destroy(error);
-    this.#end(error);
-    // SignalPair.close() settles without rejecting; nothing waits for it here.
-    if (this.#ownsPair) void this.#pair.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   #end(error?: IpcezError): void {
@@ -186,10 +245,22 @@ class AckedConnection implements Connection {
       this.#lifetime.abort(error ?? new ConnectionLostError('local-close'));
     }
   }
+
+  destroy(error?: IpcezError): void {
+    this.#engine.destroy(error);
+    this.#end(error);
+    this.#startQueued();
+    // SignalPair.close() settles without rejecting; nothing waits for it here.
+    if (this.#ownsPair) void this.#pair.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 /**
- * Turns acknowledgement on for a framed connection (DESIGN.md "Delivery acknowledgement").
+ * Turns acknowledgement on for a framed connection (see the README, "Delivery acknowledgement").
  *
  * - `send` posts "data ready", writes the frame, then waits up to `ackTimeoutMs` for "data
  *   acked": it resolves when acked, or rejects with `RecipientAckTimeoutError` (the bytes were
@@ -197,10 +268,15 @@ class AckedConnection implements Connection {
  *   write (over the size limit, closed, buffer full with `wait: false`) post nothing.
  * - For each frame read — as it is read, whether or not a message handler or iterator exists
  *   yet — take one "data ready" if there is one (never blocking), post "data acked", then
- *   deliver (or keep it for the consumer). Past 1 MiB of kept messages the wrapped connection
- *   stops reading (`pauseReading`), so further frames stay unread, and unacked, in the OS.
- * - `close()`/`destroy()` close the wrapped connection; sends still waiting for an ack then
- *   reject with `ConnectionLostError` (or the `destroy` error).
+ *   deliver. `withAcks` is a decorator on the connection engine (it watches each read batch
+ *   before delivery): it keeps no messages and no pause flag of its own; unread messages
+ *   wait in the connection's one inbox, whose limit pauses reading, so later frames stay
+ *   unread, and unacked, in the OS. A failing "data acked" post ends the connection with an
+ *   `IoError` (its cause the OS error).
+ * - `close()`/`destroy()` end the connection; sends still waiting for an ack then reject with
+ *   `ConnectionLostError` (or the `destroy` error). A peer that goes away does not cut the
+ *   waits short: acks travel out of band, and one posted just before the peer closed is
+ *   still taken (a wait ends with its ack or its timeout).
  *
  * **Ownership.** The result **owns** `connection` (closing one closes the other) and
  * **borrows** `pair`: a listener's pair serves all its connections, so close the pair
@@ -210,11 +286,13 @@ class AckedConnection implements Connection {
  * pair (Windows events) the sends of one connection run their ready/write/ack cycles one at a
  * time, so this connection's own acks never collapse (see the README).
  *
- * @param connection - an open framed connection (Unix socket or named pipe).
+ * @param connection - an open framed connection (Unix socket or named pipe) as the transports
+ *   and `createStreamConnection` make it (the core's `MessageConnection`), not another wrapper.
  * @param pair - the endpoint's signal pair.
  * @param options - {@link WithAcksOptions}.
  * @returns the acknowledged connection.
- * @throws TypeError / RangeError (`IPCEZ_ERR_INVALID_ARG`) for a bad argument or `ackTimeoutMs`.
+ * @throws TypeError / RangeError (`IPCEZ_ERR_INVALID_ARG`) for a bad argument or `ackTimeoutMs`,
+ *   or a connection that is not an engine connection.
  * @example
  * ```ts
  * const pair = await openSignalPair(conn.endpoint);
@@ -228,6 +306,11 @@ export function withAcks(connection: Connection, pair: SignalPair, options: With
   const givenPair: unknown = pair;
   if (typeof givenConnection !== 'object' || givenConnection === null || typeof connection.send !== 'function') {
     throw invalidArgError('connection must be an ipcez Connection');
+  }
+  if (!isEngine(connection)) {
+    throw invalidArgError(
+      'connection must be an ipcez engine connection (a MessageConnection, e.g. from createStreamConnection or a transport), not another wrapper',
+    );
   }
   if (!(givenPair instanceof SignalPair)) {
     throw invalidArgError('pair must be a SignalPair from openSignalPair()');

@@ -6,6 +6,7 @@ describe('deriveSignalNames on linux', () => {
     expect(deriveSignalNames('/tmp/ipcez.sock', 'linux')).toEqual({
       ready: '/ipcez_tmp_ipcez.sock.data_ready',
       acked: '/ipcez_tmp_ipcez.sock.data_acked',
+      marker: '/ipcez_tmp_ipcez.sock.v2',
       localFallback: undefined,
     });
   });
@@ -22,6 +23,7 @@ describe('deriveSignalNames on linux', () => {
     expect(deriveSignalNames('@app/x_y%', 'linux')).toEqual({
       ready: '/ipcez@app_x%5Fy%25.data_ready',
       acked: '/ipcez@app_x%5Fy%25.data_acked',
+      marker: '/ipcez@app_x%5Fy%25.v2',
       localFallback: undefined,
     });
   });
@@ -61,7 +63,8 @@ describe('deriveSignalNames on win32', () => {
     expect(deriveSignalNames('\\\\.\\pipe\\app', 'win32')).toEqual({
       ready: 'Global\\app.data_ready',
       acked: 'Global\\app.data_acked',
-      localFallback: { ready: 'Local\\app.data_ready', acked: 'Local\\app.data_acked' },
+      marker: 'Global\\app.v2',
+      localFallback: { ready: 'Local\\app.data_ready', acked: 'Local\\app.data_acked', marker: 'Local\\app.v2' },
     });
   });
 

@@ -220,3 +220,26 @@ describe.runIf(isWindows)('SignalPair on Windows (named events)', () => {
     await expect(pair.waitAcked(50)).rejects.toMatchObject({ code: RecipientAckTimeoutErrorCode });
   });
 });
+
+describe.runIf(isLinux)('SignalPair ownership of names on linux', () => {
+  test('a listener unlinks only the names it created: not those of a listener that started after it', async () => {
+    const endpoint = uniqueEndpoint('owner');
+    const first = await openSignalPair(endpoint, { role: 'listener' });
+    first.advertiseV2();
+    // A second listener starts the names fresh (the first one's are unlinked, new ones made).
+    const second = await open(endpoint, 'listener');
+    second.advertiseV2();
+    const fragment = second.names.ready.slice(1, -'.data_ready'.length);
+    const before = shmSemaphores(fragment).sort();
+    expect(before).toHaveLength(3);
+    // The first one closing must leave the second one's names alone.
+    first.unlink();
+    await first.close();
+    expect(shmSemaphores(fragment).sort()).toEqual(before);
+    // They still work: a client finds the second listener's pair.
+    const client = await open(endpoint);
+    const waiting = client.waitAcked(4000);
+    second.signalAcked();
+    await expect(waiting).resolves.toBeUndefined();
+  });
+});

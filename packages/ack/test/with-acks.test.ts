@@ -167,6 +167,55 @@ describe.runIf(supported)('withAcks over a real socket in one process', () => {
     expect(received).toBe(0);
   });
 
+  test('frames read before withAcks wraps the connection are acked when it does (the client opens its pair after connecting)', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    let isAcked = false;
+    const sending = client.send(new Uint8Array([5])).then(() => {
+      isAcked = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(isAcked).toBe(false);
+    const server = withAcks(rig.server, rig.listenerPair);
+    await sending;
+    const received: Uint8Array[] = [];
+    server.messageHandler((r) => {
+      if (r.ok) received.push(r.message);
+    });
+    expect(received).toEqual([new Uint8Array([5])]);
+  });
+
+  test('many sends with one caller signal leave nothing attached to that signal (issue 9 row 11)', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    const server = withAcks(rig.server, rig.listenerPair);
+    server.messageHandler(() => undefined);
+    const controller = new AbortController();
+    for (let i = 0; i < 200; i++) await client.send(new Uint8Array([i & 0xff]), { signal: controller.signal });
+    // Node keeps AbortSignal.any() dependants of a signal in an internal set that only grows.
+    const symbols = Object.getOwnPropertySymbols(controller.signal);
+    const dependants = symbols.find((symbol) => symbol.description === 'kDependantSignals');
+    const held =
+      dependants === undefined ? undefined : (controller.signal as unknown as Record<symbol, unknown>)[dependants];
+    expect((held as Set<unknown> | undefined)?.size ?? 0).toBe(0);
+  });
+
+  test('a failing "data acked" post ends the connection with that error instead of throwing out of the socket', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    const server = withAcks(rig.server, rig.listenerPair);
+    const ends: unknown[] = [];
+    server.messageHandler((r) => {
+      if (!r.ok) ends.push(r.error);
+    });
+    const failure = Object.assign(new Error('sem_post failed: EOVERFLOW (injected)'), { code: 'EOVERFLOW' });
+    rig.listenerPair.signalAcked = () => {
+      throw failure;
+    };
+    client.send(new Uint8Array([1])).catch(() => undefined);
+    await expect.poll(() => ends.length, { timeout: 3000 }).toBe(1);
+    expect(ends[0]).toMatchObject({ code: 'IPCEZ_ERR_IO' });
+    expect((ends[0] as { cause?: unknown }).cause).toBe(failure);
+    expect(server.state).toBe('closed');
+  });
+
   test('rejects a bad ackTimeoutMs or pair with IPCEZ_ERR_INVALID_ARG', () => {
     expect(() => withAcks(rig.client, rig.clientPair, { ackTimeoutMs: -5 })).toThrow(RangeError);
     expect(() => withAcks(rig.client, Object.create(null) as SignalPair)).toThrow(

@@ -81,13 +81,13 @@ export interface Connection extends AsyncDisposable, AsyncIterable<Uint8Array> {
    */
   destroy(error?: IpcezError): void;
   /**
-   * Optional read flow control, for wrappers that must consume every message as soon as it
-   * is read (delivery acknowledgement acks each frame on read) and keep their own buffer:
-   * stop reading from the OS until {@link Connection.resumeReading}. A flag, not a count;
-   * it combines with the connection's own pausing (reading runs only when neither pauses).
+   * Optional read flow control: stop reading from the transport until
+   * {@link Connection.resumeReading}. The caller's pause is one reason among others (a full
+   * inbox, a decorator's backlog): reading resumes only when every reason is released, and
+   * nothing but `resumeReading` releases this one. Every ipcez connection has it.
    */
   pauseReading?(): void;
-  /** Optional: undo {@link Connection.pauseReading}. */
+  /** Optional: release the pause of {@link Connection.pauseReading}. */
   resumeReading?(): void;
 }
 
@@ -114,6 +114,12 @@ export interface Listener extends AsyncDisposable, AsyncIterable<Connection> {
   connectionHandler(handler: (connection: Connection) => void): void;
   /** Stops listening and closes accepted connections. Idempotent; same promise each call. */
   close(): Promise<void>;
+  /**
+   * The error channel: settles once the listener is closed, with `undefined` after a
+   * `close()`, or with the error of a listener that failed after it started (it then closed
+   * itself, and iteration throws that error). Never rejects.
+   */
+  readonly closed: Promise<IpcezError | undefined>;
 }
 
 /** Options every transport's `connect` takes. */
@@ -138,9 +144,16 @@ export interface ListenOptions {
    * Called once the endpoint is known to be free (no live server answers it, a stale socket
    * file was removed) and just before binding, with the resolved endpoint. The listen waits
    * for it; if it throws, nothing is bound and `listen` rejects with that error. Used to
-   * start the delivery-acknowledgement pair fresh in the order DESIGN.md requires.
+   * start the delivery-acknowledgement pair fresh in the order the `@ipcez/ack` README gives.
    */
   readonly beforeBind?: (resolvedEndpoint: string) => void | Promise<void>;
+  /**
+   * Called once, synchronously, first when the listener starts closing — `close()`, the
+   * `signal`, or a failure after it started — before it stops accepting and releases the
+   * endpoint. Used to unlink the delivery-acknowledgement pair before the socket file goes,
+   * on every path. What it throws is reported as the listener's failure (if it had none).
+   */
+  readonly beforeClose?: () => void;
 }
 
 /**
@@ -167,6 +180,3 @@ export interface Transport<C extends ConnectOptions = ConnectOptions, L extends 
    */
   listen(endpoint: string, options?: L): Promise<Listener>;
 }
-
-/** Default high-water mark of queued send bytes: 1 MiB. */
-export const DEFAULT_HIGH_WATER_MARK: number = 1024 * 1024;

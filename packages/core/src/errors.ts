@@ -102,9 +102,12 @@ export class IoError extends IpcezError {
  * - `'reset'`: the OS reported a reset or broken pipe;
  * - `'local-close'`: `close()`/`disconnect()`/`destroy()` was called on this side;
  * - `'keepalive-timeout'`: the peer stopped answering keepalive pings;
- * - `'aborted'`: an `AbortSignal` ended it.
+ * - `'aborted'`: an `AbortSignal` ended it;
+ * - `'frame-timeout'`: the peer stopped sending inside a frame (byte streams: no byte of the
+ *   partial frame for `frameTimeoutMs` while this side was reading).
  */
-export type ConnectionLostReason = 'peer-closed' | 'reset' | 'local-close' | 'keepalive-timeout' | 'aborted';
+export type ConnectionLostReason =
+  'peer-closed' | 'reset' | 'local-close' | 'keepalive-timeout' | 'aborted' | 'frame-timeout';
 
 /**
  * The connection is gone: the peer went away, or `disconnect()`/`close()` was called. Sends
@@ -403,7 +406,7 @@ export function isIpcezError(value: unknown, code?: IpcezErrorCode): value is Ip
 
 /**
  * A programmer error (bad argument or option): a `TypeError` or `RangeError` with
- * `code: 'IPCEZ_ERR_INVALID_ARG'`, thrown synchronously (STYLE.md §4).
+ * `code: 'IPCEZ_ERR_INVALID_ARG'`, thrown synchronously.
  *
  * @param message - names the argument, the value and what is allowed.
  * @param kind - `'type'` (the default) for a wrong type, `'range'` for a value out of range.

@@ -64,6 +64,8 @@ export class Inbox<T, E extends Error> {
   #handler: ((result: InboxResult<T, E>) => void) | undefined;
   #hasConsumer = false;
   #waiter: (() => void) | undefined;
+  #isDelivering = false;
+  #isDrainScheduled = false;
   readonly #options: InboxOptions<E>;
 
   /** @param options - {@link InboxOptions}. */
@@ -76,9 +78,23 @@ export class Inbox<T, E extends Error> {
     return this.#ended;
   }
 
+  /** Whether a handler is set or iteration started (one consumer only). */
+  get hasConsumer(): boolean {
+    return this.#hasConsumer;
+  }
+
   /** Items buffered and not yet handed to a consumer. */
   get size(): number {
     return this.#items.length - this.#head;
+  }
+
+  /**
+   * The items buffered now, in order, not yet handed to a consumer (a copy).
+   *
+   * @returns the buffered items.
+   */
+  snapshot(): T[] {
+    return this.#items.slice(this.#head);
   }
 
   /** Weight buffered (see {@link InboxOptions.weigh}). */
@@ -94,10 +110,30 @@ export class Inbox<T, E extends Error> {
    */
   push(item: T): void {
     if (this.#ended) return;
-    if (this.#handler && this.size === 0) {
+    if (this.#handler && this.size === 0 && !this.#isDelivering) {
       this.#handler({ ok: true, value: item });
       return;
     }
+    this.#append(item);
+    // A handler that threw earlier left items behind: hand them over now, in order.
+    if (this.#handler) this.#drainToHandler();
+  }
+
+  /**
+   * Adds an item without handing it to a handler synchronously: with a handler set, it is
+   * delivered, after every item before it, on a later microtask. For producers that must
+   * not call the handler right now (e.g. the rest of a batch after the handler threw).
+   * Ignored after `end()`.
+   *
+   * @param item - the item.
+   */
+  pushDeferred(item: T): void {
+    if (this.#ended) return;
+    this.#append(item);
+    if (this.#handler) this.#scheduleDrain();
+  }
+
+  #append(item: T): void {
     this.#items.push(item);
     this.#weight += this.#weigh(item);
     const { highWaterMark } = this.#options;
@@ -106,6 +142,15 @@ export class Inbox<T, E extends Error> {
       this.#options.onPause?.();
     }
     this.#wake();
+  }
+
+  #scheduleDrain(): void {
+    if (this.#isDrainScheduled) return;
+    this.#isDrainScheduled = true;
+    queueMicrotask(() => {
+      this.#isDrainScheduled = false;
+      this.#drainToHandler();
+    });
   }
 
   /**
@@ -191,13 +236,23 @@ export class Inbox<T, E extends Error> {
     return item;
   }
 
+  // A handler that throws propagates to whoever caused the delivery (push, setHandler,
+  // end), but never wedges the inbox: what is left is handed over on a later microtask.
   #drainToHandler(): void {
     const handler = this.#handler;
-    if (!handler) return;
-    while (this.size > 0) handler({ ok: true, value: this.#shift() });
-    if (this.#terminal && !this.#terminalDelivered) {
-      this.#terminalDelivered = true;
-      handler({ ok: false, error: this.#terminal.error });
+    if (!handler || this.#isDelivering) return;
+    this.#isDelivering = true;
+    let isDone = false;
+    try {
+      while (this.size > 0) handler({ ok: true, value: this.#shift() });
+      if (this.#terminal && !this.#terminalDelivered) {
+        this.#terminalDelivered = true;
+        handler({ ok: false, error: this.#terminal.error });
+      }
+      isDone = true;
+    } finally {
+      this.#isDelivering = false;
+      if (!isDone) this.#scheduleDrain();
     }
   }
 

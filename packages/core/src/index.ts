@@ -16,7 +16,19 @@ export {
   invalidArgError,
 } from './errors.js';
 export type { IpcezErrorCode, IoErrorOptions, ConnectionLostReason } from './errors.js';
-export { DEFAULT_HIGH_WATER_MARK } from './contracts.js';
+export { DEFAULT_HIGH_WATER_MARK, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_FRAME_TIMEOUT_MS } from './constants.js';
+export { describeValue } from './describe-value.js';
+export { resolveCommonOptions, integerOption } from './options.js';
+export type { ResolvedCommonOptions } from './options.js';
+export { MessageConnection } from './engine/message-connection.js';
+export type { MessageConnectionOptions } from './engine/message-connection.js';
+export type { Link, LinkSink } from './engine/link.js';
+export { MessageLink } from './engine/message-link.js';
+export type { MessageSocket, MessageSocketSink, MessageLinkSettings } from './engine/message-link.js';
+export { PauseAuthority } from './engine/pause-authority.js';
+export type { PauseReason } from './engine/pause-authority.js';
+export { ListenerCore } from './engine/listener-core.js';
+export type { ListenerCoreOptions } from './engine/listener-core.js';
 export type {
   TransportKind,
   ConnectionState,

@@ -138,4 +138,45 @@ describe('Inbox', () => {
     expect(seen.every((v, i) => v === i)).toBe(true);
     expect(inbox.size).toBe(0);
   });
+
+  it('a handler that throws while buffered items are handed over never wedges: the rest follows on a microtask, in order', async () => {
+    let isPaused = false;
+    const inbox = new Inbox<number, Error>({
+      highWaterMark: 3,
+      onPause: () => (isPaused = true),
+      onResume: () => (isPaused = false),
+    });
+    for (const n of [1, 2, 3, 4]) inbox.push(n);
+    expect(isPaused).toBe(true);
+    const seen: number[] = [];
+    expect(() => {
+      inbox.setHandler((r) => {
+        if (!r.ok) return;
+        seen.push(r.value);
+        if (r.value === 1) throw new Error('handler bug');
+      });
+    }).toThrow('handler bug');
+    inbox.push(5);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect(isPaused).toBe(false);
+    expect(inbox.size).toBe(0);
+  });
+
+  it('pushDeferred hands an item over on a later microtask, after the ones before it; snapshot copies what is buffered', async () => {
+    const inbox = new Inbox<number, Error>();
+    inbox.push(1);
+    expect(inbox.snapshot()).toEqual([1]);
+    expect(inbox.hasConsumer).toBe(false);
+    const seen: number[] = [];
+    inbox.setHandler((r) => {
+      if (r.ok) seen.push(r.value);
+    });
+    expect(inbox.hasConsumer).toBe(true);
+    inbox.pushDeferred(2);
+    expect(seen).toEqual([1]);
+    await Promise.resolve();
+    expect(seen).toEqual([1, 2]);
+  });
 });

@@ -19,7 +19,7 @@ export interface FrameDecoderOptions {
   readonly allocate?: (length: number) => Uint8Array;
 }
 
-// States of the decoder (STYLE.md §8: named states, return as soon as too few bytes):
+// States of the decoder (named states; return as soon as too few bytes are buffered):
 //
 //   header --(4 header bytes, length <= limit)--> body --(length bytes)--> header
 //      \--(length > limit)--> failed (sticky)
@@ -40,15 +40,18 @@ type DecoderState = 'header' | 'body' | 'failed';
  * entirely inside one pushed chunk (wherever its header was) is a **view of that chunk**
  * (same `buffer`, no copy): do not reuse or mutate a chunk after pushing it
  * if you keep the messages. A message whose payload is spread over several chunks is copied
- * exactly once, into a new buffer that the decoder does not touch again. Either way each
- * payload byte is copied at most once. The decoder never keeps a reference to a pushed chunk
+ * into a new buffer that the decoder does not touch again (once for payloads up to 64 KiB;
+ * the first eighth of a larger one is copied again when its exact buffer is allocated, see
+ * "Memory"). The decoder never keeps a reference to a pushed chunk
  * after `push` returns: a split frame's bytes are copied out before it does.
  *
  * **Memory.** Besides the input chunks it returns views of, the decoder holds at most one
  * partial payload (at most `maxMessageBytes`) plus 4 header bytes. The payload buffer of a
- * split frame is allocated, at the announced size, only after its header has been checked
- * against the limit and once its first payload bytes have arrived; so a peer can make the
- * decoder allocate at most `maxMessageBytes` by sending a header and one byte.
+ * split frame is allocated only after its header has been checked against the limit and once
+ * payload bytes have arrived, in proportion to them: at most 64 KiB or 8 times the bytes
+ * received, whichever is larger (a payload over 64 KiB passes through interim buffers before
+ * its exact one; `allocate` is called only for the exact one). So a peer that sends a header
+ * and a few bytes makes the decoder reserve at most 64 KiB, whatever the size announced.
  *
  * **Errors.** A header announcing more than `maxMessageBytes` makes the decoder *failed*:
  * nothing of that size is allocated and `error` holds a {@link FrameTooLargeError}
@@ -75,8 +78,14 @@ export class FrameDecoder {
   #headerFill = 0;
   #length = 0;
   #body: Uint8Array | undefined;
+  /** Whether `#body` is an interim buffer smaller than the payload (see #grow). */
+  #isInterim = false;
   #bodyFill = 0;
   #error: FrameTooLargeError | undefined;
+  /** What a control handler threw: the decoder failed with it, for good. */
+  #failure: unknown;
+  #hasFailure = false;
+  #onControl: ((header: number) => void) | undefined;
 
   /**
    * @param options - {@link FrameDecoderOptions}.
@@ -149,6 +158,7 @@ export class FrameDecoder {
    */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.#error) throw this.#error;
+    if (this.#hasFailure) throw this.#failure;
     // Without this check an ArrayBuffer or a string (no numeric `length` bytes) would be
     // silently read as nothing or as garbage.
     if (!(chunk instanceof Uint8Array)) throw invalidType('chunk', chunk);
@@ -166,6 +176,13 @@ export class FrameDecoder {
       const length =
         ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
       if (length > limit) {
+        // A limit is at most 4 MiB, so every control header (top bit set) lands here: the
+        // check costs nothing on the hot path.
+        if (length >= CONTROL_BIT && this.#onControl !== undefined) {
+          this.#control(length);
+          offset += HEADER_BYTES;
+          continue;
+        }
         const error = this.#fail(length);
         if (messages.length === 0) throw error;
         return messages; // the error is reported by `error` and thrown by the next push
@@ -188,8 +205,8 @@ export class FrameDecoder {
     // 3. Keep the incomplete rest: the start of a payload, or fewer than 4 header bytes.
     if (offset < end) {
       if (this.#state === 'body') {
-        // Allocated only now that payload bytes are here, and never above the limit.
-        const body = (this.#body = this.#take(this.#length));
+        // Allocated only now that payload bytes are here, in proportion to them.
+        const body = this.#grow(end - offset);
         body.set(chunk.subarray(offset, end), 0);
         this.#bodyFill = end - offset;
       } else {
@@ -219,6 +236,10 @@ export class FrameDecoder {
       this.#headerFill = 0;
       const h = this.#header;
       const length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+      if (length >= CONTROL_BIT && this.#onControl !== undefined) {
+        this.#control(length);
+        return offset;
+      }
       // Nothing was completed yet in this push, so the error is thrown at once.
       if (length > this.#limit) throw this.#fail(length);
       this.#state = 'body';
@@ -237,10 +258,10 @@ export class FrameDecoder {
     }
     // The header may have used up the chunk; then nothing is allocated yet.
     if (offset === end) return end;
-    // The payload spans chunks: copy it once into its own buffer, allocated only now that
-    // payload bytes are here.
-    const body = (this.#body ??= this.#take(length));
+    // The payload spans chunks: copy it into its own buffer, allocated only now that
+    // payload bytes are here, and grown with them.
     const take = Math.min(length - fill, end - offset);
+    const body = this.#grow(fill + take);
     body.set(chunk.subarray(offset, offset + take), fill);
     if (fill + take < length) {
       this.#bodyFill = fill + take;
@@ -248,9 +269,67 @@ export class FrameDecoder {
     }
     messages.push(body);
     this.#body = undefined;
+    this.#isInterim = false;
     this.#bodyFill = 0;
     this.#state = 'header';
     return offset + take;
+  }
+
+  /**
+   * The body buffer, able to hold `need` bytes of the current payload. Memory follows the
+   * bytes received, not the size announced: a payload up to 64 KiB gets its exact buffer at
+   * once; a larger one starts in an interim buffer (8 times what arrived, at least 64 KiB)
+   * that grows 8-fold, and gets its exact buffer (from `allocate`) once an eighth of it has
+   * arrived. So a header plus a few bytes reserves at most 64 KiB, at most 8 times what
+   * arrived is ever reserved, and a 4 MiB payload is copied about 14% more than once.
+   */
+  #grow(need: number): Uint8Array {
+    const length = this.#length;
+    const current = this.#body;
+    if (current !== undefined && (!this.#isInterim || current.length >= need)) return current;
+    let next: Uint8Array;
+    const interim = Math.max(EXACT_BODY_BYTES, need * 8, (current?.length ?? 0) * 8);
+    if (length <= EXACT_BODY_BYTES || need * 8 >= length || interim >= length) {
+      next = this.#take(length);
+      this.#isInterim = false;
+    } else {
+      next = new Uint8Array(interim);
+      this.#isInterim = true;
+    }
+    if (current !== undefined && this.#bodyFill > 0) next.set(current.subarray(0, this.#bodyFill), 0);
+    this.#body = next;
+    return next;
+  }
+
+  /**
+   * Switches control headers on (`handler` given) or off for this stream: with a handler,
+   * every header whose top bit is set is a control header, handed to `handler` as an
+   * unsigned 32-bit integer (no payload follows it), instead of a length over the limit.
+   * Headers are handed over synchronously, during `push`, in stream order; what the handler
+   * throws fails the decoder for good and is thrown by this and every later `push`.
+   *
+   * @param handler - receives each control header; `undefined` switches control headers off.
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when `handler` is neither a function nor `undefined`.
+   * @example
+   * ```ts
+   * decoder.setControlHandler((header) => console.log('control', header.toString(16)));
+   * ```
+   */
+  setControlHandler(handler: ((header: number) => void) | undefined): void {
+    if (handler !== undefined && typeof handler !== 'function') throw invalidType('handler', handler);
+    this.#onControl = handler;
+  }
+
+  #control(header: number): void {
+    try {
+      this.#onControl!(header);
+    } catch (error) {
+      this.#state = 'failed';
+      this.#body = undefined;
+      this.#hasFailure = true;
+      this.#failure = error;
+      throw error;
+    }
   }
 
   /** Fails the decoder, for good, on a header announcing `length` bytes. */
@@ -260,6 +339,12 @@ export class FrameDecoder {
     return (this.#error = new FrameTooLargeError(length, this.#limit, 'announced'));
   }
 }
+
+/** Headers with this bit set are control headers when a control handler is set. */
+const CONTROL_BIT = 0x80000000;
+
+/** Payloads up to this size get their exact buffer on their first bytes: 64 KiB. */
+const EXACT_BODY_BYTES = 64 * 1024;
 
 function allocateZeroed(length: number): Uint8Array {
   return new Uint8Array(length);

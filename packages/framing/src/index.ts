@@ -1,6 +1,9 @@
 export { HEADER_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './constants.js';
 export { IpcezError, FrameTooLargeError } from './errors.js';
 export { encodeHeader, encodeFrame, writeHeader, resolveMaxMessageBytes } from './encode.js';
+export { CONTROL_FLAG, CONTROL_TYPES, MAX_CONTROL_VALUE, V2_PROTOCOL_VERSION } from './control-header.js';
+export { encodeControlHeader, writeControlHeader, parseControlHeader } from './control-header.js';
+export type { ControlType, ControlHeader } from './control-header.js';
 export { FrameDecoder } from './frame-decoder.js';
 export type { FrameDecoderOptions } from './frame-decoder.js';
 export { createFrameDecoderStream, createFrameEncoderStream } from './frame-streams.js';

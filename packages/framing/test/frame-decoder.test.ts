@@ -273,6 +273,33 @@ describe('FrameDecoder limits and hostile headers', () => {
     }
   });
 
+  it('reserves memory in proportion to the payload bytes received, not to the size announced (issue 9)', () => {
+    // 200 peers announcing 4 MiB and sending 5 bytes each must not reserve 800 MiB.
+    const { sizes } = recordAllocations(() => {
+      for (let peer = 0; peer < 200; peer++) {
+        const decoder = new FrameDecoder();
+        decoder.push(header(MAX_MESSAGE_BYTES));
+        decoder.push(Uint8Array.of(1, 2, 3, 4, 5));
+        expect(decoder.bufferedBytes).toBe(9);
+      }
+    });
+    const reserved = sizes.reduce((sum, size) => sum + size, 0);
+    // 64 KiB of payload buffer per peer, plus small bookkeeping (header buffers).
+    expect(reserved).toBeLessThanOrEqual(200 * (64 * 1024 + 256));
+  });
+
+  it('still delivers a large payload that arrives in many small pieces, byte for byte', () => {
+    const payload = patterned(MAX_MESSAGE_BYTES, 5);
+    const stream = streamOf([payload]);
+    const decoder = new FrameDecoder();
+    const out: Uint8Array[] = [];
+    for (let offset = 0; offset < stream.length; offset += 65_536) {
+      out.push(...decoder.push(stream.subarray(offset, offset + 65_536)));
+    }
+    expect(out).toHaveLength(1);
+    expect(sameBytes(out[0]!, payload)).toBe(true);
+  });
+
   it('allocates nothing for a header alone: the payload buffer waits for payload bytes', () => {
     const decoder = new FrameDecoder();
     const { sizes } = recordAllocations(() => decoder.push(header(MAX_MESSAGE_BYTES)));
@@ -459,6 +486,51 @@ describe('FrameDecoder allocate option', () => {
     );
     const decoder = new FrameDecoder({ allocate: (length) => new Uint8Array(length + 1) });
     expect(() => decoder.push(Uint8Array.from([0, 0, 0, 5, 1]))).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
+  });
+});
+
+describe('FrameDecoder control headers', () => {
+  it('hands top-bit headers to the control handler, whole or split across chunks, between data frames', () => {
+    const controls: number[] = [];
+    const decoder = new FrameDecoder({ maxMessageBytes: 16 });
+    decoder.setControlHandler((h) => controls.push(h));
+    const stream = concat([
+      header(0x81000002),
+      streamOf([Uint8Array.of(1, 2)]),
+      header(0x83000007),
+      streamOf([Uint8Array.of(3)]),
+    ]);
+    for (const cut of [0, 1, 2, 3, 4, 5, 9, 11, 13, stream.length]) {
+      controls.length = 0;
+      const d = new FrameDecoder({ maxMessageBytes: 16 });
+      d.setControlHandler((h) => controls.push(h));
+      const messages = cutAt(stream, [cut]).flatMap((chunk) => d.push(chunk));
+      expect(messages.map((m) => Array.from(m))).toEqual([[1, 2], [3]]);
+      expect(controls).toEqual([0x81000002, 0x83000007]);
+    }
+    expect(decoder.push(header(0x80000000))).toEqual([]);
+    decoder.setControlHandler(undefined);
+    expect(() => decoder.push(header(0x80000000))).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_FRAME_TOO_LARGE' }) as Error,
+    );
+  });
+
+  it('fails for good with what the control handler throws', () => {
+    const decoder = new FrameDecoder();
+    const failure = new Error('reserved control type');
+    decoder.setControlHandler(() => {
+      throw failure;
+    });
+    expect(() => decoder.push(header(0x8f000000))).toThrow(failure);
+    expect(() => decoder.push(Uint8Array.of(0, 0, 0, 0))).toThrow(failure);
+  });
+
+  it('rejects a control handler that is not a function', () => {
+    expect(() => {
+      new FrameDecoder().setControlHandler(42 as unknown as () => void);
+    }).toThrow(
       expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
     );
   });

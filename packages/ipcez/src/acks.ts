@@ -1,4 +1,4 @@
-// Delivery acknowledgement wiring for the facade, in the order DESIGN.md requires:
+// Delivery acknowledgement wiring for the facade, in the order the @ipcez/ack README requires:
 //
 //   listener: probe (no live server, else EndpointInUseError) -> pair fresh -> bind   [beforeBind hook]
 //             close: unlink pair -> close listener (removes its socket file) -> close pair handles

@@ -137,7 +137,7 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
  * Listens on an endpoint, choosing the transport like {@link connect}. A `ws://host:port/path`
  * endpoint serves WebSocket (port 0 picks a free port; `server.endpoint` reports it).
  *
- * On local transports with acks on (the default) the order of DESIGN.md is kept: make sure
+ * On local transports with acks on (the default) the order the `@ipcez/ack` README gives is kept: make sure
  * no live server answers (else `EndpointInUseError`, touching nothing), start the signal
  * pair fresh, then bind; `close()` unlinks the pair first, then removes the socket file.
  *
@@ -169,7 +169,8 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
     listener = await transport.listen(endpoint, {
       ...transportOptions(detection, options),
       ...(phase === undefined ? {} : { signal: phase.signal }),
-      ...(acks === undefined ? {} : { beforeBind: acks.beforeBind }),
+      // The pair is unlinked first on every closing path (close, signal, listener failure).
+      ...(acks === undefined ? {} : { beforeBind: acks.beforeBind, beforeClose: acks.unlink }),
     });
   } catch (error) {
     // The pair exists only if beforeBind ran and the bind then failed: remove it again.
@@ -185,7 +186,6 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
     isAcked: acks !== undefined,
     beforeClose: () => {
       onAbort?.[Symbol.dispose]();
-      acks?.unlink();
     },
     afterClose: async () => {
       await acks?.close();

@@ -1,5 +1,5 @@
-import { Inbox } from '@ipcez/core';
-import type { Connection, Listener, TransportKind } from '@ipcez/core';
+import { Inbox, describeValue, invalidArgError } from '@ipcez/core';
+import type { Connection, IpcezError, Listener, TransportKind } from '@ipcez/core';
 import { IpcezSocket } from './socket.js';
 import type { Socket } from './socket.js';
 
@@ -13,6 +13,9 @@ import type { Socket } from './socket.js';
  *   with the port actually bound).
  * - `close()` is idempotent (same promise each call): it stops accepting, closes every
  *   accepted socket still open, and releases the endpoint (socket file, ack signals).
+ * - A server whose listener fails after it started (the OS refuses to accept ...) closes
+ *   itself the same way (ack signals unlinked first); `for await` then throws the error and
+ *   `closed` resolves with it: the failure is never swallowed.
  *
  * The server **owns** its listener and the sockets it accepted.
  */
@@ -34,6 +37,11 @@ export interface Server extends AsyncDisposable, AsyncIterable<Socket> {
   connectionHandler(handler: (socket: Socket) => void): void;
   /** Stops listening and closes accepted sockets. Idempotent; same promise each call. */
   close(): Promise<void>;
+  /**
+   * Settles once the server is closed: with `undefined` after `close()`, or with the error
+   * of a listener that failed after it started (the server then closed itself). Never rejects.
+   */
+  readonly closed: Promise<IpcezError | undefined>;
 }
 
 /** Hooks the facade runs around a listener: wrapping accepted connections, releasing extras. */
@@ -42,7 +50,7 @@ export interface ServerHooks {
   readonly wrap: (connection: Connection) => Connection;
   /** Whether wrapped connections are acknowledged. */
   readonly isAcked: boolean;
-  /** Runs first in `close()`, before the listener closes (e.g. unlink the ack signals). */
+  /** Runs first in `close()`, before the listener closes (e.g. drop the abort listener). */
   readonly beforeClose?: () => void;
   /** Runs last in `close()`, after the listener closed (e.g. close the ack signal handles). */
   readonly afterClose?: () => Promise<void>;
@@ -54,14 +62,25 @@ class ServerClosed extends Error {}
 export class IpcezServer implements Server {
   readonly #listener: Listener;
   readonly #hooks: ServerHooks;
-  readonly #inbox = new Inbox<Socket, ServerClosed>({ isCleanEnd: () => true });
+  readonly #inbox = new Inbox<Socket, Error>({ isCleanEnd: (error) => error instanceof ServerClosed });
   #closing: Promise<void> | undefined;
+  #failure: IpcezError | undefined;
+  readonly closed: Promise<IpcezError | undefined>;
 
   constructor(listener: Listener, hooks: ServerHooks) {
     this.#listener = listener;
     this.#hooks = hooks;
     listener.connectionHandler((connection) => {
       this.#inbox.push(new IpcezSocket(hooks.wrap(connection), hooks.isAcked));
+    });
+    // The listener's error channel: a failure after it started closes this server too, in
+    // the server's order (ack signals unlinked first), and ends iteration with the error.
+    this.closed = listener.closed.then(async (error) => {
+      if (error !== undefined) {
+        this.#failure ??= error;
+        await this.close();
+      }
+      return this.#failure;
     });
   }
 
@@ -82,6 +101,9 @@ export class IpcezServer implements Server {
   }
 
   connectionHandler(handler: (socket: Socket) => void): void {
+    if (typeof handler !== 'function') {
+      throw invalidArgError(`handler must be a function, got ${describeValue(handler)}`);
+    }
     this.#inbox.setHandler((result) => {
       if (result.ok) handler(result.value);
     });
@@ -93,7 +115,7 @@ export class IpcezServer implements Server {
   }
 
   async #close(): Promise<void> {
-    // Order (DESIGN.md "Delivery acknowledgement"): unlink the signal pair first, then close
+    // Order (the ack README): unlink the signal pair first, then close
     // the listener (which removes its socket file only if it is still the one it made).
     try {
       this.#hooks.beforeClose?.();
@@ -101,7 +123,7 @@ export class IpcezServer implements Server {
       try {
         await this.#listener.close();
       } finally {
-        this.#inbox.end(new ServerClosed('server closed'));
+        this.#inbox.end(this.#failure ?? new ServerClosed('server closed'));
         await this.#hooks.afterClose?.();
       }
     }

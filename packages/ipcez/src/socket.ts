@@ -1,4 +1,4 @@
-import { invalidArgError } from '@ipcez/core';
+import { describeValue, invalidArgError } from '@ipcez/core';
 import type { Connection, ConnectionState, MessageHandler, SendOptions, TransportKind } from '@ipcez/core';
 
 /** Options of {@link Socket.sendMessage}. */
@@ -86,7 +86,7 @@ export class IpcezSocket implements Socket {
   sendMessage(message: Uint8Array | string, options?: SendMessageOptions): Promise<void> {
     if (typeof message === 'string') return this.#connection.send(utf8.encode(message), options);
     if (message instanceof Uint8Array) return this.#connection.send(message, options);
-    throw invalidArgError(`message must be a Uint8Array or a string, got ${describe(message)}`);
+    throw invalidArgError(`message must be a Uint8Array or a string, got ${describeValue(message)}`);
   }
 
   messageHandler(handler: MessageHandler): void {
@@ -104,10 +104,4 @@ export class IpcezSocket implements Socket {
   [Symbol.asyncDispose](): Promise<void> {
     return this.disconnect();
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return value.constructor.name;
-  return typeof value;
 }

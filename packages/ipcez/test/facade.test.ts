@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,26 @@ async function startPeer(args: string[]): Promise<{ child: ChildProcess; line: s
   return { child, line };
 }
 
+/** The listening OS server handle (net, http) behind an endpoint, to make it fail on purpose. */
+function listeningHandle(endpoint: string): EventEmitter {
+  const handles = (process as unknown as { _getActiveHandles: () => unknown[] })._getActiveHandles();
+  const port = endpoint.startsWith('ws') ? Number(new URL(endpoint).port) : undefined;
+  const dirOf = endpoint.slice(0, endpoint.lastIndexOf('/') + 1);
+  for (const handle of handles) {
+    const server = handle as { address?: () => unknown; listening?: boolean } & EventEmitter;
+    if (typeof server.address !== 'function' || server.listening !== true) continue;
+    const address = server.address();
+    if (
+      port !== undefined
+        ? (address as { port?: number } | null)?.port === port
+        : address === endpoint || (typeof address === 'string' && address.startsWith(`${dirOf}.ipcez-`))
+    ) {
+      return server;
+    }
+  }
+  throw new Error(`no listening handle for ${endpoint}`);
+}
+
 // Real sockets, child processes, and (on the Windows lane) wine: generous bounds stop hangs only.
 describe.each(variants)('facade over $name', { timeout: 30_000 }, (v) => {
   it('reports the transport, the resolved endpoint and whether acks are on', async () => {
@@ -195,6 +216,44 @@ describe.each(variants)('facade over $name', { timeout: 30_000 }, (v) => {
     expect(() => client.sendMessage(42 as unknown as string)).toThrow(
       expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
     );
+  });
+
+  it('rejects a connection handler that is not a function, synchronously', async () => {
+    const server = await listen(v.endpoint(), v.transport === 'ws' ? {} : { ...local, ack: v.ack });
+    open.push(server);
+    expect(() => {
+      server.connectionHandler('not a function' as unknown as () => void);
+    }).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error);
+  });
+
+  it('describes a null-prototype object in the invalid-argument error instead of crashing', async () => {
+    const { client } = await pair(v);
+    expect(() => client.sendMessage(Object.create(null) as string)).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
+  });
+
+  it('ends server iteration with the error of a listener that fails after it started, and releases the endpoint', async () => {
+    const endpoint = v.endpoint();
+    const server = await listen(endpoint, v.transport === 'ws' ? {} : { ...local, ack: v.ack });
+    open.push(server);
+    const injected = Object.assign(new Error('accept EMFILE (injected)'), { code: 'EMFILE', syscall: 'accept' });
+    const handle = listeningHandle(server.endpoint);
+    const iterating = (async () => {
+      for await (const socket of server) open.push(socket);
+    })();
+    handle.emit('error', injected);
+    const error = await iterating.then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; cause?: unknown },
+    );
+    expect(error, 'iteration must end with the failure').toBeDefined();
+    expect(error!.code).toBe('IPCEZ_ERR_IO');
+    expect(error!.cause).toBe(injected);
+    await expect.poll(() => server.isListening).toBe(false);
+    if (!isWindows && v.transport !== 'ws') {
+      await expect.poll(() => leftoverSemaphores(endpoint.slice(tmpdir().length + 1))).toEqual([]);
+    }
   });
 
   it('rejects a send over the size limit with FrameTooLargeError and stays usable', async () => {

@@ -1,57 +1,13 @@
-import { addAbortListener } from 'node:events';
-import { createConnection } from 'node:net';
 import type { Socket } from 'node:net';
 
-import { IoError, invalidArgError } from '@ipcez/core';
-import type { Connection } from '@ipcez/core';
-import { createStreamConnection } from '@ipcez/core/stream';
+import { IoError, invalidArgError, resolveCommonOptions } from '@ipcez/core';
+import type { Connection, ResolvedCommonOptions } from '@ipcez/core';
+import { createStreamConnection, openSocket } from '@ipcez/core/stream';
 
-import { destroyAndWait, osCodeOf } from './os-error.js';
-import { resolveConnectOptions } from './pipe-options.js';
-import type { PipeConnectOptions, ResolvedPipeConnectOptions } from './pipe-options.js';
+import { osCodeOf } from './os-error.js';
+import type { PipeConnectOptions } from './pipe-options.js';
 import { isPipeSupported, unsupportedPlatform } from './platform.js';
 import { resolvePipeName } from './resolve-pipe-name.js';
-
-/**
- * Opens a raw client socket to a pipe and resolves when it is connected. On failure or
- * abort the socket's handle is closed before the promise settles.
- *
- * @param pipeName - the full pipe name.
- * @param signal - aborts the attempt; rejects with `signal.reason`.
- * @returns the connected socket.
- */
-export async function openPipeSocket(pipeName: string, signal: AbortSignal | undefined): Promise<Socket> {
-  signal?.throwIfAborted();
-  const socket = createConnection({ path: pipeName });
-  let abortListener: Disposable | undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        socket.off('connect', onConnect);
-        reject(error);
-      };
-      const onConnect = (): void => {
-        socket.off('error', onError);
-        resolve();
-      };
-      socket.once('connect', onConnect);
-      socket.once('error', onError);
-      if (signal !== undefined) {
-        abortListener = addAbortListener(signal, () => {
-          socket.off('connect', onConnect);
-          socket.off('error', onError);
-          reject(signal.reason as Error);
-        });
-      }
-    });
-    return socket;
-  } catch (error) {
-    await destroyAndWait(socket);
-    throw error;
-  } finally {
-    abortListener?.[Symbol.dispose]();
-  }
-}
 
 /**
  * Connects to a Windows named pipe and returns a framed-message {@link Connection}.
@@ -86,16 +42,16 @@ export function connectPipe(endpoint: string, options?: PipeConnectOptions): Pro
   if (typeof value !== 'string') {
     throw invalidArgError(`endpoint must be a string, got ${value === null ? 'null' : typeof value}`);
   }
-  const resolved = resolveConnectOptions(options);
+  const resolved = resolveCommonOptions(options);
   return connectResolved(endpoint, resolved);
 }
 
-async function connectResolved(endpoint: string, options: ResolvedPipeConnectOptions): Promise<Connection> {
+async function connectResolved(endpoint: string, options: ResolvedCommonOptions): Promise<Connection> {
   if (!isPipeSupported()) throw unsupportedPlatform();
   const pipeName = resolvePipeName(endpoint);
   let socket: Socket;
   try {
-    socket = await openPipeSocket(pipeName, options.signal);
+    socket = await openSocket(pipeName, options.signal);
   } catch (error) {
     if (options.signal?.aborted === true && error === options.signal.reason) throw error;
     const what = osCodeOf(error) === 'ENOENT' ? 'no server listens on' : 'cannot connect to';

@@ -1,15 +1,12 @@
-import { addAbortListener } from 'node:events';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 
-import { EndpointInUseError, IoError, invalidArgError } from '@ipcez/core';
-import type { Listener } from '@ipcez/core';
+import { EndpointInUseError, IoError, invalidArgError, resolveCommonOptions } from '@ipcez/core';
+import type { Listener, ResolvedCommonOptions } from '@ipcez/core';
+import { closeServer, listenServer, probeEndpoint, startStreamListener } from '@ipcez/core/stream';
 
-import { openPipeSocket } from './connect-pipe.js';
-import { destroyAndWait, osCodeOf } from './os-error.js';
-import { PipeListener } from './pipe-listener.js';
-import { resolveListenOptions } from './pipe-options.js';
-import type { PipeListenOptions, ResolvedPipeListenOptions } from './pipe-options.js';
+import { osCodeOf } from './os-error.js';
+import type { PipeListenOptions } from './pipe-options.js';
 import { isPipeSupported, unsupportedPlatform } from './platform.js';
 import { resolvePipeName } from './resolve-pipe-name.js';
 
@@ -17,7 +14,7 @@ import { resolvePipeName } from './resolve-pipe-name.js';
  * Listens on a Windows named pipe; each client that connects becomes a framed-message
  * `Connection` of the returned `Listener`. Any number of clients at once.
  *
- * Order (DESIGN.md "Delivery acknowledgement"): first make sure no live server answers the
+ * Order (as `@ipcez/ack` requires): first make sure no live server answers the
  * name (a client connect; if one answers, `EndpointInUseError` and nothing is touched), then
  * await `options.beforeBind(pipeName)`, then create the pipe.
  *
@@ -61,11 +58,11 @@ export function listenPipe(endpoint: string, options?: PipeListenOptions): Promi
   if (typeof value !== 'string') {
     throw invalidArgError(`endpoint must be a string, got ${value === null ? 'null' : typeof value}`);
   }
-  const resolved = resolveListenOptions(options);
+  const resolved = resolveCommonOptions(options);
   return listenResolved(endpoint, resolved);
 }
 
-async function listenResolved(endpoint: string, options: ResolvedPipeListenOptions): Promise<PipeListener> {
+async function listenResolved(endpoint: string, options: ResolvedCommonOptions): Promise<Listener> {
   if (!isPipeSupported()) throw unsupportedPlatform();
   const pipeName = resolvePipeName(endpoint);
   const { signal } = options;
@@ -73,7 +70,26 @@ async function listenResolved(endpoint: string, options: ResolvedPipeListenOptio
   if (options.beforeBind !== undefined) await options.beforeBind(pipeName);
   signal?.throwIfAborted();
   const server = await bind(pipeName, signal);
-  return new PipeListener(server, pipeName, options);
+  return startListener(server, pipeName, options);
+}
+
+/**
+ * A listening named pipe: the core's stream listener over the `net.Server`. It **owns** the
+ * server (the pipe name; Windows frees it when the last server instance closes) and every
+ * connection it accepted. A server that fails after it started (the OS refuses a new pipe
+ * instance) closes the listener and is reported to its owner.
+ */
+function startListener(server: Server, pipeName: string, options: ResolvedCommonOptions): Listener {
+  return startStreamListener(server, {
+    transport: 'pipe',
+    endpoint: pipeName,
+    signal: options.signal,
+    beforeClose: options.beforeClose,
+    maxMessageBytes: options.maxMessageBytes,
+    highWaterMark: options.highWaterMark,
+    failure: (error) =>
+      new IoError(`pipe server ${pipeName} failed: ${error.message}`, { cause: error, path: pipeName }),
+  });
 }
 
 /**
@@ -82,65 +98,34 @@ async function listenResolved(endpoint: string, options: ResolvedPipeListenOptio
  * live server sees a client that connects and leaves.
  */
 async function assertNoLiveServer(pipeName: string, signal: AbortSignal | undefined): Promise<void> {
-  let probe;
-  try {
-    probe = await openPipeSocket(pipeName, signal);
-  } catch (error) {
-    if (signal?.aborted === true && error === signal.reason) throw error;
-    const code = osCodeOf(error);
-    if (code === 'ENOENT') return;
-    // The pipe exists but its security descriptor refuses us, or every instance is busy:
-    // either way a live server owns the name.
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EBUSY') {
-      throw new EndpointInUseError(pipeName, { cause: error });
-    }
-    throw new IoError(`cannot check whether a server owns ${pipeName}: ${(error as Error).message}`, {
-      cause: error,
-      path: pipeName,
-    });
+  const probe = await probeEndpoint(pipeName, signal);
+  if (probe.isLive) throw new EndpointInUseError(pipeName);
+  const { error } = probe;
+  const code = osCodeOf(error);
+  if (code === 'ENOENT') return;
+  // The pipe exists but its security descriptor refuses us, or every instance is busy:
+  // either way a live server owns the name.
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EBUSY') {
+    throw new EndpointInUseError(pipeName, { cause: error });
   }
-  await destroyAndWait(probe);
-  throw new EndpointInUseError(pipeName);
+  throw new IoError(`cannot check whether a server owns ${pipeName}: ${(error as Error).message}`, {
+    cause: error,
+    path: pipeName,
+  });
 }
 
 /** Creates the pipe (the first server instance) and resolves once it is listening. */
 async function bind(pipeName: string, signal: AbortSignal | undefined): Promise<Server> {
   const server = createServer();
-  let abortListener: Disposable | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        server.off('listening', onListening);
-        reject(error);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        resolve();
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      if (signal !== undefined) {
-        abortListener = addAbortListener(signal, () => {
-          server.off('error', onError);
-          server.off('listening', onListening);
-          reject(signal.reason as Error);
-        });
-      }
-      server.listen({ path: pipeName });
-    });
+    await listenServer(server, pipeName, signal);
     return server;
   } catch (error) {
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-    });
+    await closeServer(server);
     if (signal?.aborted === true && error === signal.reason) throw error;
     // libuv maps ERROR_ACCESS_DENIED from CreateNamedPipe(FILE_FLAG_FIRST_PIPE_INSTANCE) to
     // EADDRINUSE: another server created the name after our check.
     if (osCodeOf(error) === 'EADDRINUSE') throw new EndpointInUseError(pipeName, { cause: error });
     throw new IoError(`cannot listen on ${pipeName}: ${(error as Error).message}`, { cause: error, path: pipeName });
-  } finally {
-    abortListener?.[Symbol.dispose]();
   }
 }

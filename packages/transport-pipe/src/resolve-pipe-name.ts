@@ -24,7 +24,7 @@ export const MAX_PIPE_NAME_LENGTH = 256;
 /**
  * Maps an endpoint string to the full Windows pipe name, `\\.\pipe\<name>`.
  *
- * This mapping is a versioned contract (STYLE.md §7); changing it is a major change.
+ * This mapping is a versioned contract; changing it is a major change.
  *
  * **Platform behaviour.** Pure: it gives the same answer on every OS (it does not check
  * that the process is on Windows, so it can be used to show the pipe name anywhere).

@@ -1,45 +1,9 @@
-import { addAbortListener } from 'node:events';
-import net from 'node:net';
-import type { Connection, ConnectOptions } from '@ipcez/core';
-import { UnsupportedPlatformError, invalidArgError } from '@ipcez/core';
-import { createStreamConnection } from '@ipcez/core/stream';
-import { resolveCommonOptions } from './options.js';
+import type net from 'node:net';
+import type { Connection, ConnectOptions, ResolvedCommonOptions } from '@ipcez/core';
+import { UnsupportedPlatformError, invalidArgError, resolveCommonOptions } from '@ipcez/core';
+import { createStreamConnection, openSocket } from '@ipcez/core/stream';
 import { ioError } from './os-error.js';
 import { resolveUnixEndpoint } from './resolve-unix-endpoint.js';
-
-/**
- * Opens a raw `net.Socket` to `address` and waits until it is connected. Rejects with the
- * OS error, or with `signal.reason` (destroying the socket) when the signal aborts first.
- */
-export function openSocket(address: string, signal: AbortSignal | undefined): Promise<net.Socket> {
-  return new Promise<net.Socket>((resolve, reject) => {
-    const socket = net.connect({ path: address });
-    const cleanup = (): void => {
-      socket.off('connect', onConnect);
-      socket.off('error', onError);
-      abort?.[Symbol.dispose]();
-    };
-    const onConnect = (): void => {
-      cleanup();
-      resolve(socket);
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      socket.destroy();
-      reject(error);
-    };
-    socket.on('connect', onConnect);
-    socket.on('error', onError);
-    const abort =
-      signal === undefined
-        ? undefined
-        : addAbortListener(signal, () => {
-            cleanup();
-            socket.destroy();
-            reject(signal.reason as Error);
-          });
-  });
-}
 
 /**
  * Connects to a Unix domain socket and returns a framed-message {@link Connection}.
@@ -72,10 +36,7 @@ export function connectUnix(endpoint: string, options?: ConnectOptions): Promise
   return connectResolved(endpoint, resolved);
 }
 
-async function connectResolved(
-  endpoint: string,
-  options: ReturnType<typeof resolveCommonOptions>,
-): Promise<Connection> {
+async function connectResolved(endpoint: string, options: ResolvedCommonOptions): Promise<Connection> {
   const { signal } = options;
   signal?.throwIfAborted();
   if (process.platform === 'win32') throw new UnsupportedPlatformError('Unix domain sockets', process.platform);
@@ -91,6 +52,6 @@ async function connectResolved(
     transport: 'unix',
     endpoint: target.endpoint,
     maxMessageBytes: options.maxMessageBytes,
-    ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
+    highWaterMark: options.highWaterMark,
   });
 }

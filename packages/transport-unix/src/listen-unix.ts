@@ -1,20 +1,16 @@
-import { addAbortListener, once } from 'node:events';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Connection, IpcezError, Listener, ListenOptions } from '@ipcez/core';
+import type { Listener, ListenOptions, ResolvedCommonOptions } from '@ipcez/core';
 import {
-  ConnectionLostError,
   EndpointInUseError,
-  Inbox,
   InvalidEndpointError,
   UnsupportedPlatformError,
   invalidArgError,
+  resolveCommonOptions,
 } from '@ipcez/core';
-import { createStreamConnection } from '@ipcez/core/stream';
-import { openSocket } from './connect-unix.js';
-import type { ResolvedCommonOptions } from './options.js';
-import { resolveCommonOptions } from './options.js';
+import { listenServer, probeEndpoint, startStreamListener } from '@ipcez/core/stream';
 import { ioError } from './os-error.js';
 import { resolveUnixEndpoint, sunPathBytes } from './resolve-unix-endpoint.js';
 import type { ResolvedUnixEndpoint } from './resolve-unix-endpoint.js';
@@ -24,18 +20,12 @@ type ProbeResult = 'live' | 'refused' | 'missing';
 
 /** Connects once to see whether a live server answers `address` (the probe is closed at once). */
 async function probe(target: ResolvedUnixEndpoint): Promise<ProbeResult> {
-  let socket: net.Socket;
-  try {
-    socket = await openSocket(target.address, undefined);
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ECONNREFUSED') return 'refused';
-    if (code === 'ENOENT') return 'missing';
-    throw ioError('checking for a live server at', target.endpoint, error);
-  }
-  socket.destroy();
-  await once(socket, 'close');
-  return 'live';
+  const result = await probeEndpoint(target.address, undefined);
+  if (result.isLive) return 'live';
+  const code = (result.error as { code?: unknown } | null)?.code;
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'ENOENT') return 'missing';
+  throw ioError('checking for a live server at', target.endpoint, result.error);
 }
 
 function lstatOrUndefined(file: string): fs.Stats | undefined {
@@ -84,23 +74,6 @@ async function clearPath(target: ResolvedUnixEndpoint): Promise<void> {
   }
 }
 
-/** Binds `server` to `address`; resolves when listening, rejects with the OS error. */
-function bindServer(server: net.Server, address: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(address);
-  });
-}
-
 // Creating the socket file with mode 0600 and no window where it is wider:
 //
 // bind(2) creates the file with 0777 & ~umask, and Node has no option to pass a mode. Two
@@ -129,7 +102,7 @@ interface BoundSocket {
 
 async function bindPrivately(target: ResolvedUnixEndpoint, server: net.Server): Promise<BoundSocket> {
   if (target.isAbstract) {
-    await bindServer(server, target.address).catch((error: unknown) => {
+    await listenServer(server, target.address, undefined).catch((error: unknown) => {
       if ((error as { code?: unknown }).code === 'EADDRINUSE')
         throw new EndpointInUseError(target.endpoint, { cause: error });
       throw ioError('listening on', target.endpoint, error);
@@ -151,7 +124,7 @@ async function bindPrivately(target: ResolvedUnixEndpoint, server: net.Server): 
   const privateFile = path.posix.join(privateDir, 's');
   try {
     try {
-      await bindServer(server, privateFile);
+      await listenServer(server, privateFile, undefined);
       fs.chmodSync(privateFile, 0o600);
     } catch (error) {
       throw ioError('listening on', target.endpoint, error);
@@ -182,7 +155,7 @@ async function bindWithUmask(target: ResolvedUnixEndpoint, server: net.Server): 
   try {
     // server.listen(path) binds synchronously in this call (outside cluster workers), so
     // the umask is in force for exactly the bind(2) that creates the file.
-    bound = bindServer(server, target.address);
+    bound = listenServer(server, target.address, undefined);
   } finally {
     process.umask(previous);
   }
@@ -197,126 +170,38 @@ async function bindWithUmask(target: ResolvedUnixEndpoint, server: net.Server): 
   return { server, identity: { dev: stats.dev, ino: stats.ino } };
 }
 
-/** Terminal "error" of a listener's inbox when it closes normally (ends iteration cleanly). */
-class ListenerClosed extends ConnectionLostError {}
-
 /**
- * A Unix domain socket listener (see the `Listener` contract in `@ipcez/core`). It **owns**
- * its server handle, its socket file (removed on close if it is still the one it created)
- * and every connection it accepted (closed on close).
+ * A Unix domain socket listener: the core's stream listener over the bound `net.Server`. It
+ * **owns** its server handle, its socket file (removed on close if it is still the one it
+ * created) and every connection it accepted (closed on close).
  */
-class UnixListener implements Listener {
-  readonly transport = 'unix' as const;
-  readonly endpoint: string;
-  readonly #server: net.Server;
-  readonly #target: ResolvedUnixEndpoint;
-  readonly #identity: BoundSocket['identity'];
-  readonly #options: ResolvedCommonOptions;
-  readonly #inbox = new Inbox<Connection, IpcezError>({ isCleanEnd: (error) => error instanceof ListenerClosed });
-  readonly #connections = new Set<Connection>();
-  readonly #disposables: (() => void)[] = [];
-  #closePromise: Promise<void> | undefined;
-
-  constructor(bound: BoundSocket, target: ResolvedUnixEndpoint, options: ResolvedCommonOptions) {
-    this.endpoint = target.endpoint;
-    this.#server = bound.server;
-    this.#identity = bound.identity;
-    this.#target = target;
-    this.#options = options;
-    const onConnection = (socket: net.Socket): void => {
-      this.#accept(socket);
-    };
-    const onError = (error: Error): void => {
-      // An accept failure (EMFILE ...) after listening: report it and stop.
-      this.#inbox.end(ioError('accepting on', this.endpoint, error));
-      void this.close();
-    };
-    this.#server.on('connection', onConnection);
-    this.#server.on('error', onError);
-    this.#disposables.push(() => {
-      this.#server.off('connection', onConnection);
-      this.#server.off('error', onError);
-    });
-    const { signal } = options;
-    if (signal !== undefined) {
-      const abort = addAbortListener(signal, () => {
-        void this.close();
-      });
-      this.#disposables.push(() => {
-        abort[Symbol.dispose]();
-      });
-    }
-  }
-
-  get isListening(): boolean {
-    return this.#closePromise === undefined;
-  }
-
-  connectionHandler(handler: (connection: Connection) => void): void {
-    if (typeof handler !== 'function') throw invalidArgError('handler must be a function');
-    this.#inbox.setHandler((result) => {
-      if (result.ok) handler(result.value);
-    });
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Connection, void, undefined> {
-    yield* this.#inbox;
-  }
-
-  close(): Promise<void> {
-    this.#closePromise ??= this.#close();
-    return this.#closePromise;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  #accept(socket: net.Socket): void {
-    if (this.#closePromise !== undefined) {
-      socket.destroy();
-      return;
-    }
-    const connection = createStreamConnection(socket, {
-      transport: 'unix',
-      endpoint: this.endpoint,
-      maxMessageBytes: this.#options.maxMessageBytes,
-      ...(this.#options.highWaterMark === undefined ? {} : { highWaterMark: this.#options.highWaterMark }),
-    });
-    for (const old of this.#connections) if (old.state === 'closed') this.#connections.delete(old);
-    this.#connections.add(connection);
-    this.#inbox.push(connection);
-  }
-
-  // close(): stop accepting → close every accepted connection (gracefully, each bounded by
-  // its close timeout) → wait for the server handle to close → remove the socket file if it
-  // is still ours → end iteration → release listeners.
-  async #close(): Promise<void> {
-    const server = this.#server;
-    const closed = once(server, 'close');
-    server.close();
-    await Promise.all([...this.#connections].map((connection) => connection.close()));
-    this.#connections.clear();
-    await closed;
-    if (this.#identity !== undefined) {
+function startListener(bound: BoundSocket, target: ResolvedUnixEndpoint, options: ResolvedCommonOptions): Listener {
+  const { identity } = bound;
+  return startStreamListener(bound.server, {
+    transport: 'unix',
+    endpoint: target.endpoint,
+    signal: options.signal,
+    beforeClose: options.beforeClose,
+    maxMessageBytes: options.maxMessageBytes,
+    highWaterMark: options.highWaterMark,
+    failure: (error) => ioError('accepting on', target.endpoint, error),
+    // Last in close(): remove the socket file if it is still ours.
+    release: () => {
+      if (identity === undefined) return;
       try {
-        const stats = lstatOrUndefined(this.#target.address);
-        if (stats?.dev === this.#identity.dev && stats.ino === this.#identity.ino) {
-          fs.unlinkSync(this.#target.address);
-        }
+        const stats = lstatOrUndefined(target.address);
+        if (stats?.dev === identity.dev && stats.ino === identity.ino) fs.unlinkSync(target.address);
       } catch {
         // Already gone or no longer ours to remove: nothing to do.
       }
-    }
-    this.#inbox.end(new ListenerClosed('local-close', `listener on ${this.endpoint} closed`));
-    for (const dispose of this.#disposables.splice(0)) dispose();
-  }
+    },
+  });
 }
 
 /**
  * Listens on a Unix domain socket.
  *
- * Order (DESIGN.md "Local endpoints" and "Delivery acknowledgement"): resolve the endpoint
+ * Order (the README, and `@ipcez/ack` for the signals): resolve the endpoint
  * and check its length → make sure no live server answers it (else `EndpointInUseError`,
  * touching nothing) and remove a stale socket file → await `options.beforeBind(endpoint)` →
  * bind, creating the socket file with mode 0600 without any moment where it is wider.
@@ -346,20 +231,11 @@ class UnixListener implements Listener {
  */
 export function listenUnix(endpoint: string, options?: ListenOptions): Promise<Listener> {
   if (typeof endpoint !== 'string') throw invalidArgError(`endpoint must be a string, got ${typeof endpoint}`);
-  const resolved = resolveCommonOptions(options);
-  const beforeBind = options?.beforeBind;
-  if (beforeBind !== undefined && typeof beforeBind !== 'function') {
-    throw invalidArgError('options.beforeBind must be a function');
-  }
-  return listenResolved(endpoint, resolved, beforeBind);
+  return listenResolved(endpoint, resolveCommonOptions(options));
 }
 
-async function listenResolved(
-  endpoint: string,
-  options: ResolvedCommonOptions,
-  beforeBind: ListenOptions['beforeBind'],
-): Promise<Listener> {
-  const { signal } = options;
+async function listenResolved(endpoint: string, options: ResolvedCommonOptions): Promise<Listener> {
+  const { signal, beforeBind } = options;
   signal?.throwIfAborted();
   if (process.platform === 'win32') throw new UnsupportedPlatformError('Unix domain sockets', process.platform);
   const target = resolveUnixEndpoint(endpoint);
@@ -368,7 +244,7 @@ async function listenResolved(
   await beforeBind?.(target.endpoint);
   signal?.throwIfAborted();
   const bound = await bindPrivately(target, net.createServer());
-  const listener = new UnixListener(bound, target, options);
+  const listener = startListener(bound, target, options);
   if (signal?.aborted) {
     await listener.close();
     signal.throwIfAborted();

@@ -46,7 +46,7 @@ export interface ResolvedUnixEndpoint {
 
 /**
  * Maps a unix endpoint string to the socket address, without touching the file system.
- * This mapping is a versioned contract (STYLE.md §7): changing it is a major release.
+ * This mapping is a versioned contract: changing it is a major release.
  *
  * **Platform behaviour.**
  * - `@name` → the Linux abstract namespace: address `"\0name"`, no socket file, at most

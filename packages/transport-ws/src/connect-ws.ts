@@ -10,7 +10,7 @@ import { NodeSocketAdapter } from './node-socket-adapter.js';
 import { toNodeTls as tls } from './node-tls.js';
 import { checkClientOptions, resolveConnectionOptions } from './options.js';
 import type { ResolvedConnectionOptions, WsConnectOptions } from './options.js';
-import { WsConnection } from './ws-connection.js';
+import { createWsConnection } from './create-ws-connection.js';
 
 /**
  * OpenSSL's certificate verification results, as Node reports them in `error.code`
@@ -88,7 +88,8 @@ function handshakeError(href: string, error: Error): Error {
  *   another scheme; IoError (`IPCEZ_ERR_IO`) when the TCP connection fails (`osCode`
  *   `ECONNREFUSED`, `ENOTFOUND` ...); WsError (`IPCEZ_ERR_WS`) when the handshake fails: an
  *   HTTP status other than 101 (`status`, e.g. 404 for a wrong path) or a TLS failure (the
- *   TLS error is the `cause`, its code in the message); `signal.reason` when aborted.
+ *   TLS error is the `cause`, its code in the message), or no answer within
+ *   `handshakeTimeoutMs`; `signal.reason` when aborted.
  * @example
  * ```ts
  * const connection = await connectWs('wss://example.com:8443/ipc', { ca: readFileSync('ca.pem', 'utf8') });
@@ -122,6 +123,7 @@ function openClient(
   const clientOptions: ClientOptions = {
     perMessageDeflate: resolved.perMessageDeflate,
     maxPayload: resolved.maxMessageBytes,
+    handshakeTimeout: resolved.handshakeTimeoutMs,
     followRedirects: false,
     ...(options.headers === undefined ? {} : { headers: { ...options.headers } }),
     ...(endpoint.isSecure
@@ -164,7 +166,12 @@ function openClient(
       ws.terminate();
     };
     const onError = (error: Error): void => {
-      failure ??= handshakeError(href, error);
+      // ws reports its handshakeTimeout as a plain Error with this message.
+      failure ??= /handshake has timed out/i.test(error.message)
+        ? new WsError(`WebSocket handshake with ${href} did not complete within ${resolved.handshakeTimeoutMs} ms`, {
+            cause: error,
+          })
+        : handshakeError(href, error);
     };
     const onClose = (): void => {
       // Reject only once the socket is closed, so a failed connect leaves no handle behind.
@@ -174,7 +181,7 @@ function openClient(
     };
     const onOpen = (): void => {
       cleanup();
-      const connection = new WsConnection(
+      const connection = createWsConnection(
         { endpoint: href, ...resolved },
         (sink) =>
           new NodeSocketAdapter(ws, socket, sink, {

@@ -1,5 +1,5 @@
 import { InvalidEndpointError, invalidArgError } from '@ipcez/core';
-import { describe } from './ws-connection.js';
+import { describeValue as describe } from '@ipcez/core';
 
 /** A parsed `ws://`/`wss://` endpoint. Module-private. */
 export interface WsEndpoint {

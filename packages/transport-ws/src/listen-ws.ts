@@ -4,15 +4,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  ConnectionLostError,
-  EndpointInUseError,
-  Inbox,
-  InvalidEndpointError,
-  IoError,
-  invalidArgError,
-} from '@ipcez/core';
-import type { Connection, IpcezError, Listener } from '@ipcez/core';
+import { EndpointInUseError, InvalidEndpointError, IoError, ListenerCore, invalidArgError } from '@ipcez/core';
+import type { Listener } from '@ipcez/core';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
 import { parseWsEndpoint } from './endpoint.js';
@@ -21,7 +14,7 @@ import { NodeSocketAdapter } from './node-socket-adapter.js';
 import { toNodeTls } from './node-tls.js';
 import { checkListenerOptions, resolveConnectionOptions } from './options.js';
 import type { ResolvedConnectionOptions, WsListenOptions } from './options.js';
-import { WsConnection } from './ws-connection.js';
+import { createWsConnection } from './create-ws-connection.js';
 
 function formatEndpoint(endpoint: WsEndpoint, port: number): string {
   const host = endpoint.hostname.includes(':') ? `[${endpoint.hostname}]` : endpoint.hostname;
@@ -46,32 +39,26 @@ function refuseUpgrade(socket: Duplex, status: 403 | 404 | 500 | 503, text: stri
   });
 }
 
-// Lifecycle:
-//
-//   (listenWs) bound --close()/signal--> closing: stop accepting, close each connection
-//   gracefully, end the connection inbox, close the server, destroy leftover sockets --> closed
+// Lifecycle: listenWs binds the HTTP(S) server, then hands it to the core's listener shell.
+// close() (or the signal, or a server failure): stop accepting (server.close), close every
+// connection gracefully, destroy leftover sockets (TLS handshakes, idle keep-alives), wait
+// for the server to close, release the WebSocketServer and the listeners --> closed.
 
 /**
- * A WebSocket listener on one host, port and path. It **owns** its HTTP(S) server, every
- * socket that server accepts, and the connections it hands out. Module-private: the package
- * exports it as the `Listener` interface.
+ * The HTTP(S) side of a WebSocket listener: answers plain requests, refuses upgrades for
+ * other paths or refused clients, and turns accepted upgrades into connections for the
+ * core's listener shell. It **owns** its server and every socket the server accepts.
+ * Module-private.
  */
-class WsListener implements Listener {
-  readonly transport = 'ws' as const;
+class WsAcceptor {
   #endpoint: string;
-  #isListening = false;
-  #closePromise: Promise<void> | undefined;
   readonly #parsed: WsEndpoint;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #resolved: ResolvedConnectionOptions;
   readonly #sockets = new Set<Socket>();
-  readonly #connections = new Set<WsConnection>();
-  readonly #inbox = new Inbox<Connection, IpcezError>({
-    isCleanEnd: (error) => error instanceof ConnectionLostError && error.reason === 'local-close',
-  });
-  #onAbort: (() => void) | undefined;
   readonly #verifyClient: WsListenOptions['verifyClient'];
+  #core: ListenerCore | undefined;
 
   constructor(
     parsed: WsEndpoint,
@@ -95,45 +82,8 @@ class WsListener implements Listener {
     server.on('request', this.#onRequest);
   }
 
-  /** The URL served, with the real port (`ws://127.0.0.1:0/x` reports the port picked). */
-  get endpoint(): string {
-    return this.#endpoint;
-  }
-
-  /** Whether it still accepts connections. */
-  get isListening(): boolean {
-    return this.#isListening;
-  }
-
-  /** See `Listener.connectionHandler`. */
-  connectionHandler(handler: (connection: Connection) => void): void {
-    if (typeof handler !== 'function') throw invalidArgError('handler must be a function');
-    this.#inbox.setHandler((result) => {
-      if (result.ok) handler(result.value);
-    });
-  }
-
-  /**
-   * Iterates accepted connections; ends when the listener closes.
-   *
-   * @returns an async iterator of the connections.
-   */
-  [Symbol.asyncIterator](): AsyncIterator<Connection> {
-    return this.#inbox[Symbol.asyncIterator]();
-  }
-
-  /** See `Listener.close`. */
-  close(): Promise<void> {
-    this.#closePromise ??= this.#close();
-    return this.#closePromise;
-  }
-
-  /** Delegates to {@link close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  async start(beforeBind: WsListenOptions['beforeBind']): Promise<void> {
+  /** Binds, then returns the listener (the core's shell over this server). */
+  async start(beforeBind: WsListenOptions['beforeBind']): Promise<Listener> {
     const { signal } = this.#resolved;
     await beforeBind?.(this.#endpoint);
     signal?.throwIfAborted();
@@ -141,7 +91,8 @@ class WsListener implements Listener {
     try {
       await once(this.#server, 'listening', signal ? { signal } : {});
     } catch (error) {
-      this.#server.close();
+      this.#release();
+      await closeHttpServer(this.#server);
       if (signal?.aborted) throw signal.reason;
       const code = (error as { code?: unknown }).code;
       if (code === 'EADDRINUSE') throw new EndpointInUseError(this.#parsed.url.href, { cause: error });
@@ -150,12 +101,32 @@ class WsListener implements Listener {
     const address = this.#server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.#parsed.port;
     this.#endpoint = formatEndpoint(this.#parsed, port);
-    this.#isListening = true;
+    const core = new ListenerCore({
+      transport: 'ws',
+      endpoint: this.#endpoint,
+      signal,
+      beforeClose: this.#resolved.beforeClose,
+      stop: () => closeHttpServer(this.#server),
+      // Anything left (a socket mid TLS handshake, an idle HTTP keep-alive, a refused upgrade
+      // still flushing) is dropped, so close() never waits on a client.
+      afterConnectionsClosed: () => {
+        for (const socket of this.#sockets) socket.destroy();
+      },
+      release: () => {
+        this.#release();
+      },
+    });
+    this.#core = core;
     this.#server.on('error', this.#onServerError);
-    if (signal) {
-      this.#onAbort = () => void this.close();
-      signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
+    return core;
+  }
+
+  #release(): void {
+    this.#wss.close();
+    this.#server.off('connection', this.#onSocket);
+    this.#server.off('upgrade', this.#onUpgrade);
+    this.#server.off('request', this.#onRequest);
+    this.#server.off('error', this.#onServerError);
   }
 
   readonly #onSocket = (socket: Socket): void => {
@@ -170,7 +141,7 @@ class WsListener implements Listener {
   };
 
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (!this.#isListening) {
+    if (this.#core?.isListening !== true) {
       refuseUpgrade(socket, 503, 'Service Unavailable');
       return;
     }
@@ -203,57 +174,44 @@ class WsListener implements Listener {
   };
 
   #accept(ws: WebSocket, socket: Duplex): void {
-    if (!this.#isListening) {
+    const core = this.#core;
+    if (core?.isListening !== true) {
       ws.terminate();
       return;
     }
     const resolved = this.#resolved;
-    const connection = new WsConnection(
-      {
-        endpoint: this.#endpoint,
-        maxMessageBytes: resolved.maxMessageBytes,
-        highWaterMark: resolved.highWaterMark,
-        closeTimeoutMs: resolved.closeTimeoutMs,
-        onClosed: (closed) => this.#connections.delete(closed),
-      },
-      (sink) =>
-        new NodeSocketAdapter(ws, socket, sink, {
-          endpoint: this.#endpoint,
+    const endpoint = this.#endpoint;
+    core.accept(
+      createWsConnection(
+        {
+          endpoint,
           maxMessageBytes: resolved.maxMessageBytes,
-          keepaliveIntervalMs: resolved.keepaliveIntervalMs,
-          keepaliveTimeoutMs: resolved.keepaliveTimeoutMs,
-        }),
+          highWaterMark: resolved.highWaterMark,
+          closeTimeoutMs: resolved.closeTimeoutMs,
+        },
+        (sink) =>
+          new NodeSocketAdapter(ws, socket, sink, {
+            endpoint,
+            maxMessageBytes: resolved.maxMessageBytes,
+            keepaliveIntervalMs: resolved.keepaliveIntervalMs,
+            keepaliveTimeoutMs: resolved.keepaliveTimeoutMs,
+          }),
+      ),
     );
-    this.#connections.add(connection);
-    this.#inbox.push(connection);
   }
 
   readonly #onServerError = (error: Error): void => {
-    // A listening server reports errors only for catastrophic failures; end the listener with it.
-    this.#inbox.end(new IoError(`listener at ${this.#endpoint} failed: ${error.message}`, { cause: error }));
-    void this.close();
+    // A listening server reports errors only for catastrophic failures: the owner hears of it.
+    this.#core?.fail(new IoError(`listener at ${this.#endpoint} failed: ${error.message}`, { cause: error }));
   };
+}
 
-  async #close(): Promise<void> {
-    this.#isListening = false;
-    if (this.#onAbort) this.#resolved.signal?.removeEventListener('abort', this.#onAbort);
-    const serverClosed = new Promise<void>((resolve) => {
-      this.#server.close(() => {
-        resolve();
-      });
+function closeHttpServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
     });
-    await Promise.all([...this.#connections].map((connection) => connection.close()));
-    // Anything left (a socket mid TLS handshake, an idle HTTP keep-alive, a refused upgrade
-    // still flushing) is dropped, so close() never waits on a client.
-    for (const socket of this.#sockets) socket.destroy();
-    await serverClosed;
-    this.#wss.close();
-    this.#server.off('connection', this.#onSocket);
-    this.#server.off('upgrade', this.#onUpgrade);
-    this.#server.off('request', this.#onRequest);
-    this.#server.off('error', this.#onServerError);
-    this.#inbox.end(new ConnectionLostError('local-close', `listener at ${this.#endpoint} closed`));
-  }
+  });
 }
 
 /**
@@ -319,7 +277,5 @@ async function start(
         rejectUnauthorized: options.requestClientCert ?? false,
       })
     : createHttpServer();
-  const listener = new WsListener(parsed, server, resolved, options.verifyClient);
-  await listener.start(options.beforeBind);
-  return listener;
+  return new WsAcceptor(parsed, server, resolved, options.verifyClient).start(options.beforeBind);
 }

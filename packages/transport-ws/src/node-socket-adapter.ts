@@ -1,8 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { ConnectionLostError, FrameTooLargeError, WsError } from '@ipcez/core';
-import type { IpcezError } from '@ipcez/core';
+import type { IpcezError, MessageSocket, MessageSocketSink } from '@ipcez/core';
 import WebSocket from 'ws';
-import type { SocketAdapter, SocketSink } from './socket-adapter.js';
 
 /** Settings of a {@link NodeSocketAdapter}. Module-private. */
 export interface NodeSocketSettings {
@@ -31,13 +30,16 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * Adapts a `ws` WebSocket that is already open. The adapter **owns** the WebSocket (and
- * through it the socket). Keepalive lives here: Node can send pings, browsers cannot.
- * Module-private.
+ * Adapts a `ws` WebSocket that is already open to the core's message link. The adapter
+ * **owns** the WebSocket (and through it the socket). Keepalive lives here (Node can send
+ * pings, browsers cannot), as a decorator of the link: it never pauses or buffers anything.
+ * While reading is paused no pong can be read, so the keepalive is suspended then: a
+ * paused reader is not a dead peer. Module-private.
  */
-export class NodeSocketAdapter implements SocketAdapter {
+export class NodeSocketAdapter implements MessageSocket {
   readonly #ws: WebSocket;
-  readonly #sink: SocketSink;
+  readonly #sink: MessageSocketSink;
+  #isPaused = false;
   readonly #settings: NodeSocketSettings;
   #osError: Error | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -50,7 +52,7 @@ export class NodeSocketAdapter implements SocketAdapter {
    * @param sink - where to report.
    * @param settings - limits and keepalive.
    */
-  constructor(ws: WebSocket, socket: Duplex | undefined, sink: SocketSink, settings: NodeSocketSettings) {
+  constructor(ws: WebSocket, socket: Duplex | undefined, sink: MessageSocketSink, settings: NodeSocketSettings) {
     this.#ws = ws;
     this.#sink = sink;
     this.#settings = settings;
@@ -94,10 +96,14 @@ export class NodeSocketAdapter implements SocketAdapter {
   }
 
   pause(): void {
+    this.#isPaused = true;
     this.#ws.pause();
+    // A pong that arrives now cannot be read: stop waiting for one.
+    this.#onAlive();
   }
 
   resume(): void {
+    this.#isPaused = false;
     this.#ws.resume();
   }
 
@@ -117,7 +123,7 @@ export class NodeSocketAdapter implements SocketAdapter {
   };
 
   readonly #ping = (): void => {
-    if (this.#pongTimer !== undefined || this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#pongTimer !== undefined || this.#isPaused || this.#ws.readyState !== WebSocket.OPEN) return;
     this.#pongTimer = setTimeout(this.#pongTimedOut, this.#settings.keepaliveTimeoutMs);
     this.#pongTimer.unref();
     this.#ws.ping();
@@ -151,6 +157,7 @@ export class NodeSocketAdapter implements SocketAdapter {
     // The ws 'error' listener stays: ws may still emit a late error and must find a listener.
     const endpoint = this.#settings.endpoint;
     let error: IpcezError;
+    let isClean = false;
     const osError = this.#osError;
     if (osError !== undefined && RESET_CODES.has(errorCode(osError) ?? '')) {
       error = new ConnectionLostError('reset', `connection to ${endpoint} was reset (${errorCode(osError)})`, {
@@ -159,13 +166,16 @@ export class NodeSocketAdapter implements SocketAdapter {
     } else {
       const text = reason.length > 0 ? `: ${reason.toString()}` : '';
       const detail = code === 1006 ? 'without a closing handshake' : `with code ${code}${text}`;
+      // A closing handshake with a normal code is the only clean end; 1006 (the socket just
+      // went away, possibly inside a message) and error codes are not.
+      isClean = NORMAL_CLOSE_CODES.has(code);
       error = new ConnectionLostError('peer-closed', `the peer at ${endpoint} closed the connection ${detail}`, {
         cause: NORMAL_CLOSE_CODES.has(code)
           ? undefined
           : new WsError(`WebSocket closed with code ${code}${text}`, { closeCode: code }),
       });
     }
-    this.#sink.closed(error);
+    this.#sink.closed(error, isClean);
   };
 
   #classify(error: Error): IpcezError {

@@ -1,7 +1,11 @@
-import { DEFAULT_HIGH_WATER_MARK, invalidArgError } from '@ipcez/core';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  describeValue as describe,
+  integerOption,
+  invalidArgError,
+  resolveCommonOptions,
+} from '@ipcez/core';
 import type { ConnectOptions, ListenOptions } from '@ipcez/core';
-import { resolveMaxMessageBytes } from '@ipcez/framing';
-import { describe } from './ws-connection.js';
 
 /** PEM text or DER/PEM bytes: one item or a list. */
 export type TlsMaterial = string | Uint8Array | readonly (string | Uint8Array)[];
@@ -9,8 +13,14 @@ export type TlsMaterial = string | Uint8Array | readonly (string | Uint8Array)[]
 /** Default interval between keepalive pings, in milliseconds: 30 s. */
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
 
-/** Default time the graceful close waits for the closing handshake before aborting: 10 s. */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/**
+ * Default time the graceful close waits for queued sends and the closing handshake before
+ * aborting: the one close timeout of every ipcez connection (`@ipcez/core`), 5 s.
+ */
+export { DEFAULT_CLOSE_TIMEOUT_MS };
+
+/** Default time the opening handshake (TCP, TLS, HTTP upgrade) may take before `connectWs` fails: 10 s. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Options shared by the client and the listener's accepted connections. */
 export interface WsConnectionOptions {
@@ -26,7 +36,7 @@ export interface WsConnectionOptions {
   readonly keepaliveTimeoutMs?: number;
   /**
    * How long a graceful `close()` waits for queued sends and the closing handshake before
-   * aborting the socket, in milliseconds (default 10 000).
+   * aborting the socket, in milliseconds (default 5000, `DEFAULT_CLOSE_TIMEOUT_MS`).
    */
   readonly closeTimeoutMs?: number;
   /**
@@ -59,6 +69,12 @@ export interface WsConnectOptions extends ConnectOptions, WsConnectionOptions {
   readonly rejectUnauthorized?: boolean;
   /** TLS server name (SNI) and the name the certificate is checked against; default: the URL host. */
   readonly servername?: string;
+  /**
+   * How long the opening handshake (TCP connect, TLS, HTTP upgrade) may take, in
+   * milliseconds, before `connectWs` fails with `WsError` (default 10 000,
+   * `DEFAULT_HANDSHAKE_TIMEOUT_MS`).
+   */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** What a listener's `verifyClient` sees of an opening handshake. */
@@ -107,7 +123,9 @@ export interface ResolvedConnectionOptions {
   readonly keepaliveTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly perMessageDeflate: boolean;
+  readonly handshakeTimeoutMs: number;
   readonly signal: AbortSignal | undefined;
+  readonly beforeClose: (() => void) | undefined;
 }
 
 function checkObject(value: unknown, name: string): void {
@@ -117,13 +135,7 @@ function checkObject(value: unknown, name: string): void {
 }
 
 function checkMs(value: unknown, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw invalidArgError(`${name} must be a number, got ${describe(value)}`);
-  // setTimeout's limit: larger delays fire at once.
-  if (!Number.isSafeInteger(value) || value < min || value > 2_147_483_647) {
-    throw invalidArgError(`${name} must be an integer from ${min} to 2147483647, got ${value}`, 'range');
-  }
-  return value;
+  return integerOption(value, name, min);
 }
 
 function checkBoolean(value: unknown, name: string): boolean | undefined {
@@ -169,34 +181,25 @@ export function checkHeaders(value: unknown): void {
  * @throws TypeError/RangeError (`IPCEZ_ERR_INVALID_ARG`) for a bad option.
  */
 export function resolveConnectionOptions(options: unknown): ResolvedConnectionOptions {
-  checkObject(options, 'options');
+  const common = resolveCommonOptions(options as ConnectOptions | undefined);
   const o = (options ?? {}) as WsConnectOptions & WsListenOptions;
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw invalidArgError(`options.signal must be an AbortSignal, got ${describe(o.signal)}`);
-  }
-  let maxMessageBytes: number;
-  try {
-    maxMessageBytes = resolveMaxMessageBytes(o.maxMessageBytes);
-  } catch (error) {
-    if (typeof o.maxMessageBytes !== 'number') {
-      throw invalidArgError(`options.maxMessageBytes must be a number, got ${describe(o.maxMessageBytes)}`);
-    }
-    throw error;
-  }
-  const highWaterMark = checkMs(o.highWaterMark, 'options.highWaterMark', 1) ?? DEFAULT_HIGH_WATER_MARK;
   const keepaliveIntervalMs =
     checkMs(o.keepaliveIntervalMs, 'options.keepaliveIntervalMs', 0) ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
   const keepaliveTimeoutMs = checkMs(o.keepaliveTimeoutMs, 'options.keepaliveTimeoutMs', 1) ?? keepaliveIntervalMs;
   const closeTimeoutMs = checkMs(o.closeTimeoutMs, 'options.closeTimeoutMs', 1) ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  const handshakeTimeoutMs =
+    checkMs(o.handshakeTimeoutMs, 'options.handshakeTimeoutMs', 1) ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const perMessageDeflate = checkBoolean(o.perMessageDeflate, 'options.perMessageDeflate') ?? false;
   return {
-    maxMessageBytes,
-    highWaterMark,
+    maxMessageBytes: common.maxMessageBytes,
+    highWaterMark: common.highWaterMark,
     keepaliveIntervalMs,
     keepaliveTimeoutMs: keepaliveTimeoutMs === 0 ? 1 : keepaliveTimeoutMs,
     closeTimeoutMs,
     perMessageDeflate,
-    signal: o.signal,
+    handshakeTimeoutMs,
+    signal: common.signal,
+    beforeClose: common.beforeClose,
   };
 }
 
@@ -220,8 +223,5 @@ export function checkListenerOptions(options: WsListenOptions): void {
   checkBoolean(options.requestClientCert, 'options.requestClientCert');
   if (options.verifyClient !== undefined && typeof options.verifyClient !== 'function') {
     throw invalidArgError(`options.verifyClient must be a function, got ${describe(options.verifyClient)}`);
-  }
-  if (options.beforeBind !== undefined && typeof options.beforeBind !== 'function') {
-    throw invalidArgError(`options.beforeBind must be a function, got ${describe(options.beforeBind)}`);
   }
 }

@@ -166,7 +166,7 @@ describe('browser build in headless Chromium', () => {
   it('imports neither ws nor node:* anywhere in the browser build', () => {
     const { files, bare } = browserImportGraph(join(PACKAGE_DIR, 'dist', 'browser', 'index.js'));
     expect(files.length).toBeGreaterThan(3);
-    expect([...bare].sort()).toEqual(['@ipcez/core', '@ipcez/framing']);
+    expect([...bare].sort()).toEqual(['@ipcez/core']);
   });
 
   it('connects from a web page with the global WebSocket and gets its binary messages echoed', async () => {

@@ -82,10 +82,14 @@ const key = readFileSync(join(dir, 'key.pem'), 'utf8');
 
 let n = 0;
 
+/** A keepalive fast enough that a paused reader would miss several pongs within the scenario. */
+const KEEPALIVE: WsConnectOptions = { keepaliveIntervalMs: 50, keepaliveTimeoutMs: 100 };
+
 describeTransportConformance('ws', {
   transport: wsTransport,
   makeEndpoint: () => `ws://127.0.0.1:0/c${n++}`,
   partialFramePeer: { script: WS_PARTIAL_FRAME_PEER },
+  keepaliveOptions: KEEPALIVE,
 });
 
 const tlsConnect: WsConnectOptions = { ca: cert };
@@ -97,4 +101,5 @@ describeTransportConformance('wss', {
   partialFramePeer: { script: WS_PARTIAL_FRAME_PEER },
   connectOptions: tlsConnect,
   listenOptions: tlsListen,
+  keepaliveOptions: KEEPALIVE,
 });

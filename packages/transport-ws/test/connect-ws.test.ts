@@ -8,7 +8,7 @@ import type { Connection, Listener } from '@ipcez/core';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectWs, listenWs } from '@ipcez/transport-ws';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, connectWs, listenWs } from '@ipcez/transport-ws';
 import { Child, Collector, echo, payload, rejection } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -323,5 +323,29 @@ describe('connectWs', () => {
     expect(error).toMatchObject({ code: 'IPCEZ_ERR_WS', closeCode: 1002 });
     expect(((await closed) as [number])[0]).toBe(1002);
     expect((await rejection(connection.send(new Uint8Array(1)))).code).toBe('IPCEZ_ERR_WS');
+  });
+});
+
+describe('opening handshake timeout (issue 9)', () => {
+  it('fails connect with WsError when the server accepts TCP but never answers the upgrade', async () => {
+    const sockets: Socket[] = [];
+    const server = createNetServer((socket) => {
+      sockets.push(socket);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    });
+    const { port } = server.address() as AddressInfo;
+    const error = await rejection(connectWs(`ws://127.0.0.1:${port}/silent`, { handshakeTimeoutMs: 200 }));
+    expect(error).toBeInstanceOf(WsError);
+    expect((error as Error).message).toContain('200 ms');
+  });
+
+  it('has a default handshake timeout of 10 s', () => {
+    expect(DEFAULT_HANDSHAKE_TIMEOUT_MS).toBe(10_000);
   });
 });

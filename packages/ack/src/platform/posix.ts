@@ -1,9 +1,10 @@
 // POSIX named semaphores through koffi over glibc (Linux). Only src/platform/index.ts imports
 // this module, lazily, so these symbols are never bound on another OS.
-import koffi from 'koffi';
+import { statSync } from 'node:fs';
+import { koffi } from './koffi.js';
 import type { LibraryHandle } from 'koffi';
 import { AckUnavailableError, IoError } from '@ipcez/core';
-import type { AckBackend, NativeSignal, OpenMode, SliceResult } from '../ack-backend.js';
+import type { AckBackend, NativeSignal, OpenMode, PeerCredentials, SignalFile, SliceResult } from '../ack-backend.js';
 
 // Linux's generic ABI (x86-64, arm64, riscv64, ...): <asm-generic/fcntl.h>.
 const O_CREAT = 0o100;
@@ -20,6 +21,22 @@ const EINTR = errnoOf('EINTR');
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const EEXIST = errnoOf('EEXIST');
 const ENOENT = errnoOf('ENOENT');
+const EACCES = errnoOf('EACCES');
+const EPERM = errnoOf('EPERM');
+
+/** glibc (and musl) keep the POSIX semaphore `/name` as the file /dev/shm/sem.name. */
+function shmFile(name: string): string {
+  return `/dev/shm/sem.${name.slice(1)}`;
+}
+
+function identify(name: string): SignalFile | undefined {
+  try {
+    const stats = statSync(shmFile(name));
+    return { dev: stats.dev, ino: stats.ino, uid: stats.uid };
+  } catch {
+    return undefined;
+  }
+}
 const ERRNO_NAMES = new Map<number, string>(Object.entries(ERRNO).map(([name, value]) => [value, name]));
 
 function loadLibc(): LibraryHandle {
@@ -46,6 +63,17 @@ const semPost = libc.func('sem_post', 'int', [semPointer]);
 const semTrywait = libc.func('sem_trywait', 'int', [semPointer]);
 const semClose = libc.func('sem_close', 'int', [semPointer]);
 const semUnlink = libc.func('sem_unlink', 'int', ['str']);
+// <asm-generic/socket.h> (x86-64, arm64, riscv64 ...): SOL_SOCKET 1, SO_PEERCRED 17.
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const ucred = koffi.struct({ pid: 'int32', uid: 'uint32', gid: 'uint32' });
+const getsockopt = libc.func('getsockopt', 'int', [
+  'int',
+  'int',
+  'int',
+  koffi.out(koffi.pointer(ucred)),
+  koffi.inout(koffi.pointer('uint32')),
+]);
 const clockGettime = libc.func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))]);
 
 // The timed wait must not move with the wall clock. sem_clockwait (glibc >= 2.30) takes a
@@ -186,10 +214,46 @@ export const posixBackend: AckBackend = {
   isCounting: true,
   canUnlink: true,
   open: openSemaphore,
+  exists(name: string): boolean {
+    for (;;) {
+      // No O_CREAT: opens only a semaphore that is already there.
+      const sem = semOpen(name, 0) as SemHandle | null;
+      if (sem !== null && sem !== 0n) {
+        semClose(sem);
+        return true;
+      }
+      const errno = koffi.errno();
+      if (errno === EINTR) continue;
+      if (errno === ENOENT) return false;
+      if (errno === EACCES) return true;
+      throw new IoError(`cannot look up semaphore ${name}`, { cause: errnoError('sem_open', errno, name) });
+    }
+  },
+  identify,
+  peerCredentials(fd: number): PeerCredentials {
+    const credentials: Partial<PeerCredentials> = {};
+    const length = [koffi.sizeof(ucred)];
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, credentials, length) !== 0) {
+      const errno = koffi.errno();
+      throw new IoError(`cannot read the peer credentials of socket fd ${fd}`, {
+        cause: errnoError('getsockopt', errno, `fd ${fd}`),
+      });
+    }
+    return { pid: credentials.pid ?? -1, uid: credentials.uid ?? -1, gid: credentials.gid ?? -1 };
+  },
   unlink(name: string): void {
     if (semUnlink(name) === 0) return;
     const errno = koffi.errno();
     if (errno === ENOENT) return;
+    const owner = errno === EACCES || errno === EPERM ? identify(name)?.uid : undefined;
+    if (owner !== undefined && owner !== process.geteuid?.()) {
+      // /dev/shm is sticky: only the owner (or root) may remove another user's semaphore. A
+      // name this user cannot remove was made by another user, before this listener started.
+      throw new AckUnavailableError(
+        `the named semaphore ${name} (${shmFile(name)}) belongs to another user (uid ${owner}), so this listener cannot start its signals fresh: another local user created this endpoint's signal names first. Remove that file as root or as that user, or choose another socket path`,
+        { cause: errnoError('sem_unlink', errno, name) },
+      );
+    }
     throw new IoError(`cannot unlink semaphore ${name}`, { cause: errnoError('sem_unlink', errno, name) });
   },
 } satisfies AckBackend;

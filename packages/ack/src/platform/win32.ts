@@ -1,9 +1,10 @@
 // Windows named events through koffi over kernel32. Only src/platform/index.ts imports this
 // module, lazily, so these symbols are never bound on another OS.
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import { AckUnavailableError, IoError } from '@ipcez/core';
 import type { AckBackend, NativeSignal, OpenMode, SliceResult } from '../ack-backend.js';
 
+const ERROR_FILE_NOT_FOUND = 2;
 const ERROR_ACCESS_DENIED = 5;
 const ERROR_ALREADY_EXISTS = 183;
 const WAIT_OBJECT_0 = 0;
@@ -144,5 +145,28 @@ export const win32Backend: AckBackend = {
   open: openEvent,
   unlink(): void {
     // Nothing to remove: the event goes away with its last handle.
+  },
+  peerCredentials: undefined,
+  identify(): undefined {
+    // An event is not a file: there is nothing to prove ownership by, and nothing to unlink.
+    return undefined;
+  },
+  exists(name: string): boolean {
+    const names = name.startsWith('Global\\') ? [name, `Local\\${name.slice('Global\\'.length)}`] : [name];
+    for (const candidate of names) {
+      const handle = openEventW(SYNCHRONIZE, 0, candidate) as EventHandle | null;
+      if (!isNull(handle)) {
+        closeHandle(handle);
+        return true;
+      }
+      const lastError = getLastError() as number;
+      if (lastError === ERROR_ACCESS_DENIED) return true;
+      if (lastError !== ERROR_FILE_NOT_FOUND) {
+        throw new IoError(`cannot look up event ${candidate}`, {
+          cause: win32Error('OpenEventW', lastError, candidate),
+        });
+      }
+    }
+    return false;
   },
 } satisfies AckBackend;

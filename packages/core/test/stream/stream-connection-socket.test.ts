@@ -136,3 +136,52 @@ describe('pauseReading / resumeReading', () => {
     expect(got.messages.map(str)).toEqual(['before', ...Array.from({ length: 5 }, (_, i) => `while paused ${i}`)]);
   });
 });
+
+describe('limits hold while closing (issue 9)', () => {
+  it('close() does not lift the receive limit: a peer that ignores the end cannot make the connection buffer without bound', async () => {
+    const [client, serverSide] = await socketPair();
+    // The peer keeps its side open after our end (it ignores FIN) and floods us.
+    serverSide.allowHalfOpen = true;
+    serverSide.on('end', () => undefined);
+    const connection = createStreamConnection(client, {
+      transport: 'unix',
+      endpoint,
+      receiveHighWaterMark: 64 * 1024,
+      closeTimeoutMs: 60_000,
+    });
+    void connection.close();
+    const chunk = frame(pattern(60 * 1024, 1));
+    let handedToOs = 0;
+    // Write until the OS refuses more for a while (our reader stopped) or 64 MiB went out.
+    for (let i = 0; i < 1024 && handedToOs < 64 * 1024 * 1024; i++) {
+      if (serverSide.write(chunk)) {
+        handedToOs += chunk.length;
+        continue;
+      }
+      handedToOs += chunk.length;
+      const drained = await Promise.race([
+        once(serverSide, 'drain').then(() => true),
+        new Promise<boolean>((resolve) => {
+          setTimeout(() => {
+            resolve(false);
+          }, 200);
+        }),
+      ]);
+      if (!drained) break;
+    }
+    // Whatever the OS buffers hold (a few hundred KiB on Linux), far less than 64 MiB got in.
+    expect(handedToOs).toBeLessThan(16 * 1024 * 1024);
+    connection.destroy();
+  }, 20_000);
+
+  it('ends a connection whose partial frame stalls longer than frameTimeoutMs', async () => {
+    const [client, serverSide] = await socketPair();
+    const connection = createStreamConnection(client, { transport: 'unix', endpoint, frameTimeoutMs: 100 } as never);
+    const collector = new Collector(connection);
+    serverSide.write(Buffer.concat([frame(text('whole')), Buffer.from([0, 0x40, 0, 0, 1, 2, 3, 4, 5])]));
+    const error = await collector.ended;
+    expect(collector.messages.map(str)).toEqual(['whole']);
+    expect(error).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
+    expect(error.message).toContain('100 ms');
+  });
+});

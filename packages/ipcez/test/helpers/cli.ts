@@ -13,6 +13,9 @@ export const CLI: string = fileURLToPath(new URL('../../bin/ipcez.js', import.me
 export function childEnv(overrides: Record<string, string | null> = {}): NodeJS.ProcessEnv {
   const env: Record<string, string | undefined> = {
     ...process.env,
+    // As a user's shell starts it: pnpm's bin shims give vitest a NODE_PATH into the store,
+    // which would hide module-resolution failures of the installed packages.
+    NODE_PATH: undefined,
     target: 'local',
     os: process.platform === 'win32' ? 'windows' : 'linux',
   };

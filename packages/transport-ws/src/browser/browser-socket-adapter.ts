@@ -1,5 +1,5 @@
 import { ConnectionLostError, FrameTooLargeError, WsError } from '@ipcez/core';
-import type { SocketAdapter, SocketSink } from '../socket-adapter.js';
+import type { MessageSocket, MessageSocketSink } from '@ipcez/core';
 import type { BrowserWebSocket } from './browser-web-socket.js';
 
 /** Settings of a {@link BrowserSocketAdapter}. Module-private. */
@@ -34,9 +34,9 @@ interface PendingFlush {
  * timer while sends are in flight), and reading cannot be paused, so `pause()`/`resume()` do
  * nothing. Module-private.
  */
-export class BrowserSocketAdapter implements SocketAdapter {
+export class BrowserSocketAdapter implements MessageSocket {
   readonly #ws: BrowserWebSocket;
-  readonly #sink: SocketSink;
+  readonly #sink: MessageSocketSink;
   readonly #settings: BrowserSocketSettings;
   #sentBytes = 0;
   #pending: PendingFlush[] = [];
@@ -49,7 +49,7 @@ export class BrowserSocketAdapter implements SocketAdapter {
    * @param sink - where to report.
    * @param settings - limit and endpoint.
    */
-  constructor(ws: BrowserWebSocket, sink: SocketSink, settings: BrowserSocketSettings) {
+  constructor(ws: BrowserWebSocket, sink: MessageSocketSink, settings: BrowserSocketSettings) {
     this.#ws = ws;
     this.#sink = sink;
     this.#settings = settings;
@@ -140,6 +140,7 @@ export class BrowserSocketAdapter implements SocketAdapter {
           ? undefined
           : new WsError(`WebSocket closed with code ${code}${text}`, { closeCode: code }),
       }),
+      event.wasClean && NORMAL_CLOSE_CODES.has(code),
     );
   };
 }

@@ -4,7 +4,7 @@ import { parseWsEndpoint } from '../endpoint.js';
 import type { WsEndpoint } from '../endpoint.js';
 import { resolveConnectionOptions } from '../options.js';
 import type { ResolvedConnectionOptions, WsConnectOptions } from '../options.js';
-import { WsConnection } from '../ws-connection.js';
+import { createWsConnection } from '../create-ws-connection.js';
 import { BrowserSocketAdapter } from './browser-socket-adapter.js';
 import { globalWebSocket } from './browser-web-socket.js';
 
@@ -71,7 +71,13 @@ function openBrowserClient(endpoint: WsEndpoint, resolved: ResolvedConnectionOpt
       failure ??= signal?.reason as Error;
       ws.close();
     };
+    const timeoutMs = resolved.handshakeTimeoutMs;
+    const timer = setTimeout(() => {
+      failure ??= new WsError(`WebSocket handshake with ${href} did not complete within ${timeoutMs} ms`);
+      ws.close();
+    }, timeoutMs);
     const cleanup = (): void => {
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       ws.removeEventListener('open', onOpen);
       ws.removeEventListener('error', onError);
@@ -94,7 +100,7 @@ function openBrowserClient(endpoint: WsEndpoint, resolved: ResolvedConnectionOpt
     const onOpen = (): void => {
       cleanup();
       resolve(
-        new WsConnection(
+        createWsConnection(
           {
             endpoint: href,
             maxMessageBytes: resolved.maxMessageBytes,

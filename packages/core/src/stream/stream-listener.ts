@@ -1,0 +1,66 @@
+import type net from 'node:net';
+import type { IpcezError } from '@ipcez/framing';
+import type { Listener, TransportKind } from '../contracts.js';
+import { ListenerCore } from '../engine/listener-core.js';
+import { closeServer } from './socket.js';
+import { createStreamConnection } from './stream-connection.js';
+
+/** What {@link startStreamListener} needs besides the server. */
+export interface StreamListenerSettings {
+  /** Which transport it serves (`'unix'` or `'pipe'`). */
+  readonly transport: TransportKind;
+  /** The resolved endpoint. */
+  readonly endpoint: string;
+  /** Closes the listener once it is ready (see `ListenerCore`). */
+  readonly signal: AbortSignal | undefined;
+  /** `ListenOptions.beforeClose`. */
+  readonly beforeClose: (() => void) | undefined;
+  /** Payload limit of accepted connections. */
+  readonly maxMessageBytes: number;
+  /** High-water mark of accepted connections. */
+  readonly highWaterMark: number;
+  /** Turns a failure of the listening server into the error its owner gets. */
+  readonly failure: (error: Error) => IpcezError;
+  /** Called last in `close()`, after the server handle closed (e.g. remove the socket file). */
+  readonly release?: () => void;
+}
+
+/**
+ * The listener of a local transport: `ListenerCore` over a listening `net.Server` whose
+ * accepted sockets become framed-message connections. It **owns** the server (closed on
+ * close) and the connections. A server `'error'` after listening goes to the error channel.
+ *
+ * @param server - a listening server, now owned.
+ * @param settings - {@link StreamListenerSettings}.
+ * @returns the listener.
+ * @example
+ * ```ts
+ * const listener = startStreamListener(server, { transport: 'unix', endpoint, signal, beforeClose, maxMessageBytes, highWaterMark, failure: (e) => new IoError(e.message, { cause: e }) });
+ * ```
+ */
+export function startStreamListener(server: net.Server, settings: StreamListenerSettings): Listener {
+  const { transport, endpoint, maxMessageBytes, highWaterMark } = settings;
+  const onConnection = (socket: net.Socket): void => {
+    core.accept(createStreamConnection(socket, { transport, endpoint, maxMessageBytes, highWaterMark }));
+  };
+  const onError = (error: Error): void => {
+    // A failure after listening (EMFILE on accept, a refused pipe instance ...): the
+    // listener's owner hears of it.
+    core.fail(settings.failure(error));
+  };
+  const core: ListenerCore = new ListenerCore({
+    transport,
+    endpoint,
+    signal: settings.signal,
+    beforeClose: settings.beforeClose,
+    stop: () => closeServer(server),
+    release: () => {
+      server.off('connection', onConnection);
+      server.off('error', onError);
+      settings.release?.();
+    },
+  });
+  server.on('connection', onConnection);
+  server.on('error', onError);
+  return core;
+}
