@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect, listen } from 'ipcez';
 import type { Socket } from 'ipcez';
 
-// examples/python-peer: a peer written from DESIGN.md alone, Python standard library only.
+// examples/python-peer: a command-line peer built on the Python binding (bindings/python).
 const PEER = fileURLToPath(new URL('../../../examples/python-peer/ipcez_peer.py', import.meta.url));
 const local = { target: 'local', os: 'linux' } as const;
 const hasPython = process.platform === 'linux' && spawnSync('python3', ['--version']).status === 0;
@@ -28,7 +28,7 @@ function semaphoresFor(path: string): string[] {
 }
 
 describe.runIf(hasPython)(
-  'the Python example peer (standard library only) speaks the wire format and the ack protocol',
+  'the Python example peer (built on the Python binding) speaks the wire format and the ack protocol',
   { timeout: 30_000 },
   () => {
     it('sends to an ipcez listener and reads the echoes, with acks both ways', async () => {
