@@ -22,6 +22,7 @@ export const IPCEZ_ERROR_CODES = [
   'IPCEZ_ERR_ACK_UNAVAILABLE',
   'IPCEZ_ERR_RECONNECT_FAILED',
   'IPCEZ_ERR_SEND_TIMEOUT',
+  'IPCEZ_ERR_PROTOCOL',
 ] as const;
 
 /** The union of every ipcez error code (see {@link IPCEZ_ERROR_CODES}). */
@@ -390,6 +391,29 @@ export class AckUnavailableError extends IpcezError {
 }
 
 /**
+ * The peer broke the wire protocol: a control header protocol v2 does not allow where it came
+ * (a reserved type, HELLO or HELLO_REPLY out of place, ACK 0, an ACK for more frames than were
+ * sent; see docs/PROTOCOL.md §5). The connection is closed; this is its one terminal error.
+ *
+ * @example
+ * ```ts
+ * if (error.code === 'IPCEZ_ERR_PROTOCOL') console.error('peer broke the protocol:', error.message);
+ * ```
+ */
+export class ProtocolError extends IpcezError {
+  /** Always `'IPCEZ_ERR_PROTOCOL'`. */
+  readonly code = 'IPCEZ_ERR_PROTOCOL' as const;
+
+  /**
+   * @param detail - what the peer did.
+   * @param options - the underlying `cause`, if any.
+   */
+  constructor(detail: string, options: { cause?: unknown } = {}) {
+    super(`protocol error: ${detail}`, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/**
  * The error class behind each code: what {@link isIpcezError} narrows to when given a code.
  *
  * @example
@@ -426,6 +450,8 @@ export interface IpcezErrorClasses {
   IPCEZ_ERR_RECONNECT_FAILED: ReconnectFailedError;
   /** A send waited longer than its timeout. */
   IPCEZ_ERR_SEND_TIMEOUT: SendTimeoutError;
+  /** The peer broke the wire protocol. */
+  IPCEZ_ERR_PROTOCOL: ProtocolError;
 }
 
 /**

@@ -12,6 +12,7 @@ export {
   InvalidEndpointError,
   SendBufferFullError,
   AckUnavailableError,
+  ProtocolError,
   isIpcezError,
   invalidArgError,
 } from './errors.js';
@@ -44,3 +45,13 @@ export type {
 } from './contracts.js';
 export { Inbox } from './inbox.js';
 export type { InboxResult, InboxOptions } from './inbox.js';
+export { InBandAcks, ackHeader } from './v2/in-band-acks.js';
+export {
+  negotiateClient,
+  negotiateServer,
+  HELLO_V2,
+  HELLO_REPLY_V2,
+  HELLO_REPLY_SEED,
+  DEFAULT_NEGOTIATION_TIMEOUT_MS,
+} from './v2/negotiate.js';
+export type { ClientNegotiation, ServerNegotiation } from './v2/negotiate.js';

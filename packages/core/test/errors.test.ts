@@ -18,6 +18,7 @@ import {
   RecipientAckTimeoutError,
   SendBufferFullError,
   SendTimeoutError,
+  ProtocolError,
   UnsupportedCombinationError,
   UnsupportedPlatformError,
   WsError,
@@ -130,6 +131,13 @@ const table: Row[] = [
     code: 'IPCEZ_ERR_SEND_TIMEOUT',
     base: IpcezError,
     fields: { timeoutMs: 250 },
+  },
+  {
+    make: () => new ProtocolError('ACK 0'),
+    name: 'ProtocolError',
+    code: 'IPCEZ_ERR_PROTOCOL',
+    base: IpcezError,
+    fields: {},
   },
 ];
 

@@ -85,7 +85,7 @@ export class FrameDecoder {
   /** What a control handler threw: the decoder failed with it, for good. */
   #failure: unknown;
   #hasFailure = false;
-  #onControl: ((header: number) => void) | undefined;
+  #onControl: ((header: number, precedingMessages: number) => void) | undefined;
 
   /**
    * @param options - {@link FrameDecoderOptions}.
@@ -179,7 +179,7 @@ export class FrameDecoder {
         // A limit is at most 4 MiB, so every control header (top bit set) lands here: the
         // check costs nothing on the hot path.
         if (length >= CONTROL_BIT && this.#onControl !== undefined) {
-          this.#control(length);
+          this.#control(length, messages.length);
           offset += HEADER_BYTES;
           continue;
         }
@@ -237,7 +237,7 @@ export class FrameDecoder {
       const h = this.#header;
       const length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
       if (length >= CONTROL_BIT && this.#onControl !== undefined) {
-        this.#control(length);
+        this.#control(length, messages.length);
         return offset;
       }
       // Nothing was completed yet in this push, so the error is thrown at once.
@@ -305,24 +305,28 @@ export class FrameDecoder {
    * Switches control headers on (`handler` given) or off for this stream: with a handler,
    * every header whose top bit is set is a control header, handed to `handler` as an
    * unsigned 32-bit integer (no payload follows it), instead of a length over the limit.
-   * Headers are handed over synchronously, during `push`, in stream order; what the handler
-   * throws fails the decoder for good and is thrown by this and every later `push`.
+   * Headers are handed over synchronously, during `push`, in stream order, before `push`
+   * returns the messages it completed: the handler's second argument says how many of those
+   * came before the header (so a caller can tell data-then-control from control-then-data
+   * within one chunk). What the handler throws fails the decoder for good and is thrown by this
+   * and every later `push`.
    *
-   * @param handler - receives each control header; `undefined` switches control headers off.
+   * @param handler - receives each control header and the count of messages this `push`
+   *   completed before it; `undefined` switches control headers off.
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when `handler` is neither a function nor `undefined`.
    * @example
    * ```ts
    * decoder.setControlHandler((header) => console.log('control', header.toString(16)));
    * ```
    */
-  setControlHandler(handler: ((header: number) => void) | undefined): void {
+  setControlHandler(handler: ((header: number, precedingMessages: number) => void) | undefined): void {
     if (handler !== undefined && typeof handler !== 'function') throw invalidType('handler', handler);
     this.#onControl = handler;
   }
 
-  #control(header: number): void {
+  #control(header: number, precedingMessages: number): void {
     try {
-      this.#onControl!(header);
+      this.#onControl!(header, precedingMessages);
     } catch (error) {
       this.#state = 'failed';
       this.#body = undefined;

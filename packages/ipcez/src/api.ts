@@ -1,10 +1,11 @@
 import { addAbortListener } from 'node:events';
-import { invalidArgError } from '@ipcez/core';
+import { DEFAULT_NEGOTIATION_TIMEOUT_MS, invalidArgError } from '@ipcez/core';
 import type { Connection, Listener, Transport } from '@ipcez/core';
 import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
 import { wsTransport } from '@ipcez/transport-ws';
-import { openAckedClient, prepareAckedListener } from './acks.js';
+import { acquireListenerLock } from '@ipcez/ack';
+import { AckedConnection, openAckedClient, prepareAckedListener } from './acks.js';
 import { debug, traceConnection } from './debug.js';
 import { detectTransport } from './detect.js';
 import type { Detection } from './detect.js';
@@ -67,8 +68,9 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
     env: _e,
     platform: _p,
     retry: _r,
+    negotiationTimeoutMs: _n,
     ...rest
-  } = options as WithDetect<ConnectOptions>;
+  } = options as WithDetect<ConnectOptions & ListenOptions>;
   const picked: Record<string, unknown> = defined(rest);
   if (detection.transport !== 'ws') {
     const wsOnly = Object.keys(picked).filter((key) => !COMMON_TRANSPORT_OPTIONS.has(key));
@@ -79,6 +81,14 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
     }
   }
   return picked;
+}
+
+function resolveNegotiationTimeout(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_NEGOTIATION_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalidArgError(`negotiationTimeoutMs must be a positive number of milliseconds, got ${String(value)}`, 'range');
+  }
+  return value;
 }
 
 /** Detection and the ack settings, checked before any I/O (shared by connect and listen). */
@@ -126,21 +136,16 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
   const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
   const retry = resolveRetry(options.retry);
   const transport = transportFor(detection);
-  const connection = await withRetry(
-    endpoint,
-    () => transport.connect(endpoint, transportOptions(detection, options)),
-    retry,
-    options.signal,
-  );
-  if (!ack) return new IpcezSocket(traceConnection(connection, 'client', false), false);
-  let acked: Connection;
-  try {
-    acked = await openAckedClient(connection, ackTimeoutMs);
-  } catch (error) {
-    connection.destroy();
-    throw error;
+  const open = (): Promise<Connection> =>
+    withRetry(endpoint, () => transport.connect(endpoint, transportOptions(detection, options)), retry, options.signal);
+  const connection = await open();
+  if (detection.transport === 'ws') {
+    return new IpcezSocket(traceConnection(connection, 'client', false), { isAcked: false, ackMode: 'off' });
   }
-  return new IpcezSocket(traceConnection(acked, 'client', true), true);
+  // Local: protocol v2 where the listener advertises it, else seed mode (docs/PROTOCOL.md §5).
+  const acked = await openAckedClient(connection, open, ack, ackTimeoutMs, options.signal);
+  debug('client %s: ack mode %s', acked.endpoint, acked.ackMode);
+  return new IpcezSocket(traceConnection(acked, 'client', acked.isAcked), acked);
 }
 
 /**
@@ -165,8 +170,10 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
  */
 export async function listen(endpoint: string, options: ListenOptions = {}): Promise<Server> {
   const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
+  const negotiationTimeoutMs = resolveNegotiationTimeout(options.negotiationTimeoutMs);
   const transport = transportFor(detection);
-  const acks = ack ? prepareAckedListener(ackTimeoutMs) : undefined;
+  // Every local listener makes the seed pair and the v2 marker, whatever its own `ack`.
+  const acks = detection.transport === 'ws' ? undefined : prepareAckedListener(ack, ackTimeoutMs, negotiationTimeoutMs);
   // The transport sees the caller's signal only while listening starts: an abort after that
   // must go through server.close(), which keeps the close order (unlink the signal pair, then
   // close the listener) and releases the pair's handles.
@@ -175,7 +182,14 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
   const forward =
     userSignal === undefined ? undefined : addAbortListener(userSignal, () => phase?.abort(userSignal.reason));
   let listener: Listener;
+  // Two listeners starting on one path at once: the lock makes the second one see the first as
+  // live (EndpointInUseError, nothing touched) instead of restarting its signals under it.
+  let lock: AsyncDisposable | undefined;
   try {
+    lock =
+      acks === undefined
+        ? undefined
+        : await acquireListenerLock(endpoint, phase === undefined ? {} : { signal: phase.signal });
     listener = await transport.listen(endpoint, {
       ...transportOptions(detection, options),
       ...(phase === undefined ? {} : { signal: phase.signal }),
@@ -189,12 +203,13 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
     throw error;
   } finally {
     forward?.[Symbol.dispose]();
+    await lock?.[Symbol.asyncDispose]();
   }
-  debug('listening on %s (%s, acks %s)', listener.endpoint, listener.transport, acks === undefined ? 'off' : 'on');
+  debug('listening on %s (%s, acks %s)', listener.endpoint, listener.transport, ack ? 'on' : 'off');
   let onAbort: Disposable | undefined;
   const server = new IpcezServer(listener, {
-    wrap: acks === undefined ? (c) => c : acks.wrap,
-    isAcked: acks !== undefined,
+    wrap: acks === undefined ? (c) => new AckedConnection(c, 'off', false) : acks.wrap,
+    isAcked: ack,
     beforeClose: () => {
       onAbort?.[Symbol.dispose]();
     },

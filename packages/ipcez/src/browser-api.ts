@@ -46,7 +46,7 @@ export async function connect(endpoint: string, options: BrowserConnectOptions =
     if (given[key] !== undefined) throw invalidArgError(`${key} is not available in a browser`);
   }
   const connection = await wsTransport.connect(endpoint, options);
-  return new IpcezSocket(connection, false);
+  return new IpcezSocket(connection, { isAcked: false, ackMode: 'off' });
 }
 
 /**

@@ -27,6 +27,7 @@ export {
   AckUnavailableError,
   ReconnectFailedError,
   SendTimeoutError,
+  ProtocolError,
   IPCEZ_ERROR_CODES,
   isIpcezError,
 } from '@ipcez/core';

@@ -43,7 +43,14 @@ export interface ConnectOptions extends FacadeOptions, WsConnectOptions {
  * timeout, `perMessageDeflate`) apply to `ws://`/`wss://` endpoints only, and are refused for
  * a local one. (`beforeBind` is the facade's own business: it starts the ack signals there.)
  */
-export interface ListenOptions extends FacadeOptions, Omit<WsListenOptions, 'beforeBind'> {}
+export interface ListenOptions extends FacadeOptions, Omit<WsListenOptions, 'beforeBind'> {
+  /**
+   * Local transports: how long an accepted connection may take to say HELLO (protocol v2)
+   * before it is served in seed mode, in ms (default 100; raise it on loaded hosts). A seed
+   * client that only receives waits up to that long for its first message.
+   */
+  readonly negotiationTimeoutMs?: number;
+}
 
 /** Internal: the same options plus the detection inputs tests and tools may pin. */
 export type WithDetect<T> = T & Pick<DetectOptions, 'env' | 'platform'>;

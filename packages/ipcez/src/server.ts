@@ -4,7 +4,7 @@ import { ConnectionSet } from './connection-set.js';
 import type { BroadcastResult } from './connection-set.js';
 import { debug, traceConnection } from './debug.js';
 import { IpcezSocket } from './socket.js';
-import type { Socket } from './socket.js';
+import type { AckInfo, Socket } from './socket.js';
 
 /**
  * A listening ipcez endpoint, the same on every transport: returned by `listen`.
@@ -61,9 +61,12 @@ export interface Server extends AsyncDisposable, AsyncIterable<Socket> {
 
 /** Hooks the facade runs around a listener: wrapping accepted connections, releasing extras. */
 export interface ServerHooks {
-  /** Wraps each accepted connection (e.g. with delivery acknowledgement). */
-  readonly wrap: (connection: Connection) => Connection;
-  /** Whether wrapped connections are acknowledged. */
+  /**
+   * Wraps each accepted connection (delivery acknowledgement: it may first negotiate the
+   * protocol, so it may take a moment); the socket is handed over once it resolves.
+   */
+  readonly wrap: (connection: Connection) => (Connection & AckInfo) | Promise<Connection & AckInfo>;
+  /** Whether this server's own sends wait for acks (its `ack` option). */
   readonly isAcked: boolean;
   /** Runs first in `close()`, before the listener closes (e.g. drop the abort listener). */
   readonly beforeClose?: () => void;
@@ -86,10 +89,26 @@ export class IpcezServer implements Server {
   constructor(listener: Listener, hooks: ServerHooks) {
     this.#listener = listener;
     this.#hooks = hooks;
+    // Sockets are handed over in accept order, each once its ack mode is known (a connection
+    // negotiates protocol v2 for at most the listener's negotiation timeout).
+    let handOver: Promise<void> = Promise.resolve();
     listener.connectionHandler((connection) => {
-      const socket = new IpcezSocket(traceConnection(hooks.wrap(connection), 'server', hooks.isAcked), hooks.isAcked);
-      this.#connections.add(socket);
-      this.#inbox.push(socket);
+      const wrapped = Promise.resolve().then(() => hooks.wrap(connection));
+      handOver = handOver.then(
+        () =>
+          wrapped.then(
+            (acked) => {
+              if (acked.state === 'closed' && this.#closing !== undefined) return;
+              const socket = new IpcezSocket(traceConnection(acked, 'server', acked.isAcked), acked);
+              this.#connections.add(socket);
+              this.#inbox.push(socket);
+            },
+            (error: unknown) => {
+              debug('server %s: dropped a connection that failed to start: %s', this.endpoint, String(error));
+              connection.destroy();
+            },
+          ),
+      );
     });
     // The listener's error channel: a failure after it started closes this server too, in
     // the server's order (ack signals unlinked first), and ends iteration with the error.

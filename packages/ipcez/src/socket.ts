@@ -24,8 +24,15 @@ export interface Socket extends AsyncDisposable, AsyncIterable<Uint8Array> {
   readonly transport: TransportKind;
   /** The resolved endpoint (absolute socket path, full pipe name, or URL). */
   readonly endpoint: string;
-  /** Whether sends wait for the recipient's "data acked" signal. */
+  /** Whether this side's sends wait for the peer's ack (`ackMode` says how). */
   readonly isAcked: boolean;
+  /**
+   * The connection's ack protocol: `'v2'` (in-band, exact per connection: both ipcez, local),
+   * `'seed'` (the endpoint's named signals: a peer that speaks only the seed protocol) or
+   * `'off'` (none: acks off on a seed connection, or WebSocket). In `'v2'` this side acks what
+   * it reads whatever its own `ack` option; `isAcked` says whether its own sends wait.
+   */
+  readonly ackMode: AckMode;
   /** `'open'`, `'closing'` or `'closed'`. */
   readonly state: ConnectionState;
   /** Bytes accepted by `sendMessage` and not yet handed to the OS. */
@@ -56,16 +63,31 @@ export interface Socket extends AsyncDisposable, AsyncIterable<Uint8Array> {
   disconnect(): Promise<void>;
 }
 
+/**
+ * How a socket's sends are acknowledged (see the README, "What an ack means"): `'v2'`
+ * in-band on this connection, exactly ("this connection's peer has read this message");
+ * `'seed'` through the endpoint's named signals (per endpoint); `'off'` not at all.
+ */
+export type AckMode = 'v2' | 'seed' | 'off';
+
+/** A socket's acknowledgement, as decided when it connected (or was accepted). */
+export interface AckInfo {
+  /** Whether this side's sends wait for the peer's ack. */
+  readonly isAcked: boolean;
+  /** The connection's ack protocol. */
+  readonly ackMode: AckMode;
+}
+
 const utf8 = new TextEncoder();
 
 /** The one implementation of {@link Socket}: a thin, transport-blind view of a connection. */
 export class IpcezSocket implements Socket {
   readonly #connection: Connection;
-  readonly #isAcked: boolean;
+  readonly #ack: AckInfo;
 
-  constructor(connection: Connection, isAcked: boolean) {
+  constructor(connection: Connection, ack: AckInfo) {
     this.#connection = connection;
-    this.#isAcked = isAcked;
+    this.#ack = { isAcked: ack.isAcked, ackMode: ack.ackMode };
   }
 
   get transport(): TransportKind {
@@ -77,7 +99,11 @@ export class IpcezSocket implements Socket {
   }
 
   get isAcked(): boolean {
-    return this.#isAcked;
+    return this.#ack.isAcked;
+  }
+
+  get ackMode(): AckMode {
+    return this.#ack.ackMode;
   }
 
   get state(): ConnectionState {

@@ -184,17 +184,33 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     expect(result.stderr).toMatch(/timed out/);
   });
 
-  it('exits 124 on an ack timeout: the server does not ack (acks off there)', async () => {
+  it('exits 124 on an ack timeout: a seed-only peer that reads but never acks', async () => {
     const path = sockPath();
-    await server(['listen', path, '--no-ack']);
-    const result = await runCli(['send', path, 'x', '--ack-timeout', '200']);
-    expect(result.code).toBe(124);
-    expect(result.stderr).toMatch(/data acked/);
-    // The client created the pair the acks-off server never made (DESIGN: a client opens the
-    // pair, creating it if missing, and never unlinks it); remove it as a listener restart would.
+    // A foreign peer speaking only the seed protocol, that never posts "data acked".
+    const raw = createServer((socket) => socket.resume());
+    raw.listen(path);
+    await once(raw, 'listening');
+    try {
+      const result = await runCli(['send', path, 'x', '--ack-timeout', '200']);
+      expect(result.code).toBe(124);
+      expect(result.stderr).toMatch(/data acked/);
+    } finally {
+      raw.close();
+      await once(raw, 'close');
+    }
+    // The client created the pair the foreign peer never made (a client opens the pair,
+    // creating it if missing, and never unlinks it); remove it as a listener restart would.
     const leftover = await openSignalPair(path, { role: 'listener' });
     leftover.unlink();
     await leftover.close();
+  });
+
+  it('exits 0 against a listener with acks off: in protocol v2 it still acks what it reads', async () => {
+    const path = sockPath();
+    await server(['listen', path, '--no-ack']);
+    const result = await runCli(['send', path, 'x', '--ack-timeout', '2000']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
   });
 
   it('exits 125 on an internal failure: listen cannot print (its stdout reader went away)', async () => {

@@ -21,6 +21,7 @@ const classes = [
   ['AckUnavailableError', 'IPCEZ_ERR_ACK_UNAVAILABLE', () => new ipcez.AckUnavailableError('x')],
   ['ReconnectFailedError', 'IPCEZ_ERR_RECONNECT_FAILED', () => new ipcez.ReconnectFailedError('/tmp/x', 1, 'x')],
   ['SendTimeoutError', 'IPCEZ_ERR_SEND_TIMEOUT', () => new ipcez.SendTimeoutError(1)],
+  ['ProtocolError', 'IPCEZ_ERR_PROTOCOL', () => new ipcez.ProtocolError('ACK 0')],
 ] as const;
 
 describe('the facade error classes', () => {

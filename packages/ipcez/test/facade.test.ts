@@ -293,7 +293,7 @@ describe.each(variants)('facade over $name', { timeout: 30_000 }, (v) => {
     const args = ['listen', v.endpoint(), ...(v.ack || v.transport === 'ws' ? [] : ['--no-ack'])];
     const { child, line } = await startPeer(args);
     const endpoint = /^listening (.+)$/.exec(line)![1]!;
-    if (v.ack) {
+    if (v.transport !== 'ws') {
       // A listener killed with SIGKILL cannot unlink its signal pair (a restart would start it
       // fresh); remove it after the test as such a restart would.
       afterCleanups.push(async () => {

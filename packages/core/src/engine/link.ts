@@ -75,5 +75,5 @@ export interface Link {
    *
    * @param handler - receives each control header; what it throws ends the link.
    */
-  setControlHandler?(handler: ((header: number) => void) | undefined): void;
+  setControlHandler?(handler: ((header: number, precedingMessages: number) => void) | undefined): void;
 }

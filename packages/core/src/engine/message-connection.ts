@@ -513,10 +513,11 @@ export class MessageConnection implements Connection {
    * before the data messages of the same read are delivered); `undefined` switches back.
    * What the handler throws ends the connection with that error (an `IpcezError` as is).
    *
-   * @param handler - receives each control header.
+   * @param handler - receives each control header, and how many data messages of the same
+   *   read came before it.
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when the link carries no control headers.
    */
-  setControlHandler(handler: ((header: number) => void) | undefined): void {
+  setControlHandler(handler: ((header: number, precedingMessages: number) => void) | undefined): void {
     const link = this.#link;
     if (link.setControlHandler === undefined)
       throw invalidArgError("this connection's link carries no control headers");

@@ -247,7 +247,7 @@ export class StreamLink implements Link {
     this.#scheduleFlush();
   }
 
-  setControlHandler(handler: ((header: number) => void) | undefined): void {
+  setControlHandler(handler: ((header: number, precedingMessages: number) => void) | undefined): void {
     this.#decoder.setControlHandler(handler);
   }
 

@@ -25,6 +25,11 @@ interface Slot extends AckSlot {
   isSettled: boolean;
 }
 
+const SETTLED: Promise<void> = Promise.resolve();
+function noop(): void {
+  // An unwaited slot has nobody to tell.
+}
+
 /** What {@link AckLedger.acknowledge} found wrong with an ACK, or `undefined` when it is fine. */
 export type AckViolation = string | undefined;
 
@@ -69,6 +74,18 @@ export class AckLedger {
       return slot;
     }
     this.#line.push(slot);
+    return slot;
+  }
+
+  /**
+   * Adds the place in line of a data frame whose send does not wait for its ACK: the peer
+   * acks it all the same, and ACK counts must stay exact.
+   *
+   * @returns the slot (its promise is already settled).
+   */
+  addUnwaited(): AckSlot {
+    const slot: Slot = { promise: SETTLED, resolve: noop, reject: noop, deadline: Infinity, isSettled: true };
+    if (this.#failure === undefined) this.#line.push(slot);
     return slot;
   }
 

@@ -135,7 +135,8 @@ describe.runIf(onLinux)('ipcez doctor: liveness and leftovers (real processes)',
     const path = sockPath();
     await server(['echo', path]);
     const before = semaphoresOf(path);
-    expect(before).toHaveLength(2);
+    // The seed pair and the protocol v2 marker.
+    expect(before).toHaveLength(3);
     const result = await runCli(['doctor', path, '--fix']);
     expect(result.code, result.stdout).toBe(0);
     expect(result.stdout).toMatch(/server: live/);
@@ -152,7 +153,7 @@ describe.runIf(onLinux)('ipcez doctor: liveness and leftovers (real processes)',
     expect(await killed.stop('SIGKILL')).toBe(null);
     expect(existsSync(path)).toBe(true);
     const sems = semaphoresOf(path);
-    expect(sems).toHaveLength(2);
+    expect(sems).toHaveLength(3);
 
     const report = await runCli(['doctor', path]);
     expect(report.code).toBe(1);

@@ -1,0 +1,221 @@
+import { CONTROL_TYPES, FrameTooLargeError, V2_PROTOCOL_VERSION, parseControlHeader } from '@ipcez/framing';
+import type { IpcezError } from '@ipcez/framing';
+import type { MessageConnection } from '../engine/message-connection.js';
+import { ProtocolError, RecipientAckTimeoutError } from '../errors.js';
+import { InBandAcks, describeControl } from './in-band-acks.js';
+
+function header(type: number, value: number): number {
+  return ((0x80 | type) * 0x100_0000 + value) >>> 0;
+}
+
+/** HELLO 2: the first 4 bytes a v2 client writes. */
+export const HELLO_V2: number = header(CONTROL_TYPES.HELLO, V2_PROTOCOL_VERSION);
+/** HELLO_REPLY 2: the server agrees to protocol v2. */
+export const HELLO_REPLY_V2: number = header(CONTROL_TYPES.HELLO_REPLY, V2_PROTOCOL_VERSION);
+/** HELLO_REPLY 0: the server keeps seed mode. */
+export const HELLO_REPLY_SEED: number = header(CONTROL_TYPES.HELLO_REPLY, 0);
+
+/**
+ * How long an accepted connection waits for its first header before the server chooses seed
+ * mode (docs/PROTOCOL.md §5): 100 ms.
+ */
+export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 100;
+
+/** What a client's negotiation ended in. `retry`: the connection closed before any reply. */
+export type ClientNegotiation =
+  | { readonly mode: 'v2'; readonly acks: InBandAcks }
+  | { readonly mode: 'seed' }
+  | { readonly mode: 'retry' };
+
+/** What a server's negotiation ended in. */
+export type ServerNegotiation =
+  | { readonly mode: 'v2'; readonly acks: InBandAcks }
+  | { readonly mode: 'seed'; readonly isDataFirst: boolean };
+
+const NEGOTIATING = Symbol('protocol v2 negotiation');
+
+/** In seed mode a header with the top bit set is a length over the limit. */
+function tooLarge(connection: MessageConnection, value: number): FrameTooLargeError {
+  return new FrameTooLargeError(value, connection.maxMessageBytes, 'announced');
+}
+
+/**
+ * In seed mode after a data-first answer: exactly one HELLO_REPLY 0 may still arrive, between
+ * any two data frames, and is consumed; any other top-bit header is an oversized length.
+ */
+function seedAfterDataFirst(connection: MessageConnection): void {
+  let isReplyConsumed = false;
+  connection.setControlHandler((value) => {
+    if (value === HELLO_REPLY_SEED && !isReplyConsumed) {
+      isReplyConsumed = true;
+      return;
+    }
+    throw tooLarge(connection, value);
+  });
+}
+
+// Client (docs/PROTOCOL.md §5, "Client"): right after connecting, when the listener's marker
+// exists. HELLO goes out first; the answer decides:
+//
+//   HELLO_REPLY 2 -> v2 (acks start synchronously, before any later frame is delivered)
+//   HELLO_REPLY 0 -> seed
+//   data first    -> seed; one HELLO_REPLY 0 that may follow is consumed silently
+//   closed first  -> retry (a stale marker before a seed-only server)
+//   other control -> ProtocolError; nothing in time -> RecipientAckTimeoutError (destroyed)
+
+/**
+ * Runs the client side of protocol v2's negotiation on a fresh connection (call it before
+ * anything else is written).
+ *
+ * @param connection - the connection, just connected.
+ * @param ackTimeoutMs - bounds the wait for the answer; also the v2 acks' timeout.
+ * @param signal - aborts the wait (the connection is destroyed).
+ * @returns how it ended; rejects with `RecipientAckTimeoutError`, a `ProtocolError` or
+ *   `signal.reason`, having destroyed the connection.
+ */
+export function negotiateClient(
+  connection: MessageConnection,
+  ackTimeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ClientNegotiation> {
+  return new Promise<ClientNegotiation>((resolve, reject) => {
+    let isSettled = false;
+    const disposables: Disposable[] = [];
+    const finish = (outcome: ClientNegotiation | { readonly error: unknown }): void => {
+      if (isSettled) return;
+      isSettled = true;
+      clearTimeout(timer);
+      connection.releaseSends(NEGOTIATING);
+      for (const disposable of disposables.splice(0)) disposable[Symbol.dispose]();
+      if ('error' in outcome) reject(outcome.error);
+      else resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      const error = new RecipientAckTimeoutError(ackTimeoutMs);
+      finish({ error });
+      connection.destroy(error);
+    }, ackTimeoutMs);
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        finish({ error: signal.reason });
+        connection.destroy();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      disposables.push({ [Symbol.dispose]: () => signal.removeEventListener('abort', onAbort) });
+    }
+    // Nothing of the caller's goes out before HELLO.
+    connection.holdSends(NEGOTIATING);
+    disposables.push(
+      connection.observeReads(() => {
+        // A data frame before any reply: the server chose seed mode before it saw HELLO.
+        if (isSettled) return;
+        seedAfterDataFirst(connection);
+        finish({ mode: 'seed' });
+      }),
+      connection.onEnd((error: IpcezError) => {
+        if (error.code === 'IPCEZ_ERR_PROTOCOL' || error.code === 'IPCEZ_ERR_FRAME_TOO_LARGE') finish({ error });
+        else finish({ mode: 'retry' });
+      }),
+    );
+    connection.setControlHandler((value, precedingMessages) => {
+      if (isSettled) throw tooLarge(connection, value);
+      if (precedingMessages > 0) {
+        // Data came first in this very read: seed mode, and this is the one reply that may follow.
+        seedAfterDataFirst(connection);
+        finish({ mode: 'seed' });
+        if (value !== HELLO_REPLY_SEED) throw tooLarge(connection, value);
+        return;
+      }
+      if (value === HELLO_REPLY_V2) {
+        finish({ mode: 'v2', acks: new InBandAcks(connection, ackTimeoutMs) });
+        return;
+      }
+      if (value === HELLO_REPLY_SEED) {
+        connection.setControlHandler(undefined);
+        finish({ mode: 'seed' });
+        return;
+      }
+      throw new ProtocolError(`expected HELLO_REPLY 2 or 0 after HELLO, got ${describeControl(value)}`);
+    });
+    connection.queueControl(HELLO_V2);
+  });
+}
+
+// Server, per accepted connection (docs/PROTOCOL.md §5, "Server"): pending until the first
+// complete header arrives; the caller's sends wait meanwhile (in order), at most `pendingMs`:
+//
+//   HELLO v >= 2 -> HELLO_REPLY 2, v2         HELLO v < 2 -> HELLO_REPLY 0, seed
+//   data header  -> seed                      pendingMs without a header -> seed (sends go out)
+//   then, in seed mode, a HELLO that is the very first header (late) -> HELLO_REPLY 0, stay seed
+//   any other control header first -> ProtocolError
+
+/**
+ * Runs the server side of protocol v2's negotiation on an accepted connection. The
+ * connection's sends are held until it decides.
+ *
+ * @param connection - the accepted connection (its link must carry control headers).
+ * @param pendingMs - how long to wait for the first header before choosing seed mode.
+ * @param ackTimeoutMs - the v2 acks' timeout for this side's acked sends.
+ * @param onDecision - called synchronously when it decides, before any later frame is
+ *   delivered, with the batch that decided it when data came first (so a seed-mode decorator
+ *   can start at once, and ack that batch itself).
+ * @returns how it ended (never rejects: a protocol error ends the connection instead).
+ */
+export function negotiateServer(
+  connection: MessageConnection,
+  pendingMs: number,
+  ackTimeoutMs: number,
+  onDecision?: (outcome: ServerNegotiation, firstBatch?: readonly Uint8Array[]) => void,
+): Promise<ServerNegotiation> {
+  return new Promise<ServerNegotiation>((resolve) => {
+    let decision: ServerNegotiation | undefined;
+    let hasSeenHeader = false;
+    const watches: Disposable[] = [];
+    const decide = (outcome: ServerNegotiation, firstBatch?: readonly Uint8Array[]): void => {
+      if (decision !== undefined) return;
+      decision = outcome;
+      clearTimeout(timer);
+      onDecision?.(outcome, firstBatch);
+      connection.releaseSends(NEGOTIATING);
+      resolve(outcome);
+    };
+    const firstHeaderSeen = (): void => {
+      hasSeenHeader = true;
+      for (const disposable of watches.splice(0)) disposable[Symbol.dispose]();
+    };
+    connection.holdSends(NEGOTIATING);
+    const timer = setTimeout(() => {
+      decide({ mode: 'seed', isDataFirst: false });
+    }, pendingMs);
+    watches.push(
+      connection.observeReads((messages) => {
+        if (hasSeenHeader) return;
+        // A data header first: seed mode; from now on a top-bit header is an oversized length.
+        firstHeaderSeen();
+        connection.setControlHandler(undefined);
+        decide({ mode: 'seed', isDataFirst: true }, messages);
+      }),
+      connection.onEnd(() => {
+        firstHeaderSeen();
+        decide({ mode: 'seed', isDataFirst: false });
+      }),
+    );
+    connection.setControlHandler((value, precedingMessages) => {
+      if (hasSeenHeader || precedingMessages > 0) throw tooLarge(connection, value);
+      firstHeaderSeen();
+      const control = parseControlHeader(value);
+      if (control?.type !== CONTROL_TYPES.HELLO) {
+        throw new ProtocolError(`expected HELLO or a data frame first, got ${describeControl(value)}`);
+      }
+      if (decision === undefined && control.value >= V2_PROTOCOL_VERSION) {
+        connection.queueControl(HELLO_REPLY_V2);
+        decide({ mode: 'v2', acks: new InBandAcks(connection, ackTimeoutMs) });
+        return;
+      }
+      // An older version, or a HELLO that came after the pending time ran out: seed mode.
+      connection.queueControl(HELLO_REPLY_SEED);
+      connection.setControlHandler(undefined);
+      decide({ mode: 'seed', isDataFirst: false });
+    });
+  });
+}
