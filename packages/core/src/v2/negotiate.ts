@@ -43,8 +43,7 @@ function tooLarge(connection: MessageConnection, value: number): FrameTooLargeEr
  * In seed mode after a data-first answer: exactly one HELLO_REPLY 0 may still arrive, between
  * any two data frames, and is consumed; any other top-bit header is an oversized length.
  */
-function seedAfterDataFirst(connection: MessageConnection): void {
-  let isReplyConsumed = false;
+function seedAfterDataFirst(connection: MessageConnection, isReplyConsumed = false): void {
   connection.setControlHandler((value) => {
     if (value === HELLO_REPLY_SEED && !isReplyConsumed) {
       isReplyConsumed = true;
@@ -105,23 +104,11 @@ export function negotiateClient(
     }
     // Nothing of the caller's goes out before HELLO.
     connection.holdSends(NEGOTIATING);
-    disposables.push(
-      connection.observeReads(() => {
-        // A data frame before any reply: the server chose seed mode before it saw HELLO.
-        if (isSettled) return;
-        seedAfterDataFirst(connection);
-        finish({ mode: 'seed' });
-      }),
-      connection.onEnd((error: IpcezError) => {
-        if (error.code === 'IPCEZ_ERR_PROTOCOL' || error.code === 'IPCEZ_ERR_FRAME_TOO_LARGE') finish({ error });
-        else finish({ mode: 'retry' });
-      }),
-    );
     connection.setControlHandler((value, precedingMessages) => {
       if (isSettled) throw tooLarge(connection, value);
       if (precedingMessages > 0) {
         // Data came first in this very read: seed mode, and this is the one reply that may follow.
-        seedAfterDataFirst(connection);
+        seedAfterDataFirst(connection, value === HELLO_REPLY_SEED);
         finish({ mode: 'seed' });
         if (value !== HELLO_REPLY_SEED) throw tooLarge(connection, value);
         return;
@@ -138,6 +125,19 @@ export function negotiateClient(
       throw new ProtocolError(`expected HELLO_REPLY 2 or 0 after HELLO, got ${describeControl(value)}`);
     });
     connection.queueControl(HELLO_V2);
+    // Last: messages read before the negotiation began are observed at once, as one batch.
+    disposables.push(
+      connection.observeReads(() => {
+        // A data frame before any reply: the server chose seed mode before it saw HELLO.
+        if (isSettled) return;
+        seedAfterDataFirst(connection);
+        finish({ mode: 'seed' });
+      }),
+      connection.onEnd((error: IpcezError) => {
+        if (error.code === 'IPCEZ_ERR_PROTOCOL' || error.code === 'IPCEZ_ERR_FRAME_TOO_LARGE') finish({ error });
+        else finish({ mode: 'retry' });
+      }),
+    );
   });
 }
 
