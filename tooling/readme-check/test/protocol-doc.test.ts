@@ -77,7 +77,7 @@ function checkBytesCell(cell: string, bytes: Uint8Array): void {
   }
 }
 
-describe('docs/PROTOCOL.md section 5 agrees with golden-vectors.json', () => {
+describe('docs/PROTOCOL.md section 6 agrees with golden-vectors.json', () => {
   it('lists every decodable case with its stream, messages and pending bytes', () => {
     const rows = table('**Streams that decode:**');
     expect(rows.map((r) => r[0])).toEqual(vectors.cases.map((c) => `\`${c.name}\``));
