@@ -21,13 +21,17 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Connection } from '@ipcez/core';
 import { connectUnix } from '@ipcez/transport-unix';
+import { pick } from '../options.js';
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ROUNDS = 7;
+const ROUNDS = pick(7, 1);
 /** Messages per timed phase (each run also sends as many, untimed, to warm up). */
-const COUNTS = { 64: 300_000, [64 * 1024]: 1536, [4 * 1024 * 1024]: 24 } as Record<number, number>;
-const PING_PONGS = 10_000;
-const PING_PONG_ROUNDS = 2;
+const COUNTS = pick(
+  { 64: 300_000, [64 * 1024]: 1536, [4 * 1024 * 1024]: 24 },
+  { 64: 20_000, [64 * 1024]: 128, [4 * 1024 * 1024]: 4 },
+) as Record<number, number>;
+const PING_PONGS = pick(10_000, 300);
+const PING_PONG_ROUNDS = pick(2, 1);
 
 // Hand-written framing shared by both child servers' raw parts: a 4-byte big-endian length,
 // then the payload; onFrame gets each payload (a view when it lies in one chunk).
@@ -251,7 +255,7 @@ function percentile(sorted: number[], p: number): number {
  * see the same machine load, CPU placement and warm-up. The first WARM_UP of each are dropped.
  */
 async function pingPong(rawFile: string, ipcezFile: string): Promise<{ raw: number[]; ipcez: number[] }> {
-  const WARM_UP = 2000;
+  const WARM_UP = pick(2000, 100);
   const rawChild = await startServer(RAW_SERVER, rawFile, 'echo', 0);
   const ipcezChild = await startServer(IPCEZ_SERVER, ipcezFile, 'echo', 0);
   try {
