@@ -214,23 +214,26 @@ function summarize(values: readonly number[]): Summary {
 
 class Results {
   readonly trials: TrialRecord[] = [];
+  readonly failures: { group: string; library: Library; rep: number; error: string }[] = [];
 
-  values(group: string, library: Library, metric: string): number[] {
-    return this.trials
-      .filter((t) => t.group === group && t.library === library)
-      .sort((a, b) => a.rep - b.rep)
-      .map((t) => t.metrics[metric]!);
+  /** The metric per repetition (undefined where that trial failed). */
+  byRep(group: string, library: Library, metric: string): (number | undefined)[] {
+    const out: (number | undefined)[] = Array.from({ length: REPS }, () => undefined);
+    for (const t of this.trials) if (t.group === group && t.library === library) out[t.rep] = t.metrics[metric];
+    return out;
   }
 
   summary(group: string, library: Library, metric: string): Summary {
-    return summarize(this.values(group, library, metric));
+    const values = this.byRep(group, library, metric).filter((v) => v !== undefined);
+    return values.length === 0 ? { median: Number.NaN, min: Number.NaN, max: Number.NaN, values } : summarize(values);
   }
 
   /** Median over repetitions of (library's metric / baseline's metric) in the same repetition. */
-  ratio(group: string, library: Library, baseline: Library, metric: string, baselineGroup = group): number {
-    const a = this.values(group, library, metric);
-    const b = this.values(baselineGroup, baseline, metric);
-    return median(a.map((v, i) => v / b[i]!));
+  ratio(group: string, library: Library, baseline: Library, metric: string): number {
+    const a = this.byRep(group, library, metric);
+    const b = this.byRep(group, baseline, metric);
+    const ratios = a.flatMap((v, i) => (v !== undefined && b[i] !== undefined ? [v / b[i]] : []));
+    return ratios.length === 0 ? Number.NaN : median(ratios);
   }
 }
 
@@ -487,16 +490,25 @@ export async function run(): Promise<void> {
             size: group.size,
             address: join(dir, `t${done}.sock`),
           };
-          const result = await trial(config);
-          const metrics = group.measure(result);
-          const { roundTripsUs: _, ...kept } = result;
-          results.trials.push({ group: group.key, library, rep, metrics, result: kept });
+          let line: string;
+          try {
+            const result = await trial(config);
+            const metrics = group.measure(result);
+            const { roundTripsUs: _, ...kept } = result;
+            results.trials.push({ group: group.key, library, rep, metrics, result: kept });
+            const first = group.metrics[0]!;
+            line = `${first.format(metrics[first.name]!)} ${first.unit}`;
+          } catch (error) {
+            // Recorded, and the run fails at the end; the other trials still run.
+            const message = error instanceof Error ? error.message : String(error);
+            results.failures.push({ group: group.key, library, rep, error: message });
+            line = `FAILED: ${message}`;
+          }
           done++;
-          const first = group.metrics[0]!;
           const elapsed = (performance.now() - started) / 1000;
           console.log(
             `[${String(done).padStart(3)}/${total} ${elapsed.toFixed(0).padStart(4)}s] rep ${rep + 1} ${pad(group.title, 62)} ` +
-              `${pad(LABELS[library], 24)} ${first.format(metrics[first.name]!)} ${first.unit}`,
+              `${pad(LABELS[library], 24)} ${line}`,
           );
         }
       }
@@ -564,6 +576,7 @@ export async function run(): Promise<void> {
     settings: { repetitions: REPS, highWaterMarkBytes: HIGH_WATER_MARK, ...PARAMS },
     goals: goalList,
     summaries,
+    failures: results.failures,
     trials: results.trials,
   };
   writeFileSync(join(target, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
@@ -576,11 +589,16 @@ export async function run(): Promise<void> {
   if (isQuick && outDir === undefined) {
     rmSync(target, { recursive: true, force: true });
     console.log('(--quick: the temporary directory was removed; docs/bench/ and README.md are untouched)');
-  } else if (!isQuick && outDir === undefined) {
+  } else if (!isQuick && outDir === undefined && results.failures.length === 0) {
     console.log(
       writeReadme(readmeBlock(results, when, m, goalList))
         ? 'rewrote the Performance block of README.md'
         : 'README.md has no bench markers: its Performance block was not rewritten',
+    );
+  }
+  if (results.failures.length > 0) {
+    throw new Error(
+      `${results.failures.length} trial(s) failed:\n${results.failures.map((f) => `  ${f.group} ${f.library} rep ${f.rep + 1}: ${f.error}`).join('\n')}`,
     );
   }
 }

@@ -39,6 +39,8 @@ export interface Link {
   flush(): Promise<void>;
   /** Sets the one message callback (the empty message is the benchmark's end marker). */
   onMessage(callback: (message: Msg) => void): void;
+  /** Where a library must not receive while it sends: the next message, received on demand (instead of onMessage). */
+  next?: () => Promise<Msg>;
   close(): Promise<void>;
 }
 
@@ -239,13 +241,17 @@ function netLink(socket: net.Socket, batched: boolean): Link {
 
 /**
  * node-ipc has no backpressure in its API: `emit` writes and returns nothing, and its reader
- * concatenates chunks into one string until a chunk happens to end on a delimiter, so an
- * unbounded sender grows both processes without limit. Its links therefore run an
- * application credit window (what a node-ipc user has to write): the server reports its
- * count every `creditEvery` data messages and the client keeps at most 4x that many in flight.
+ * concatenates chunks into one string until a chunk happens to end on a delimiter (so while a
+ * sender keeps streaming, the reader parses nothing), so an unbounded sender grows both
+ * processes without limit (and past V8's longest string, the reader throws). Its links
+ * therefore run an application credit window (what a node-ipc user has to write), generous so
+ * that it rarely stalls: up to 64 MiB of payload in flight, the server reporting its count
+ * every quarter of that.
  */
+const NODE_IPC_WINDOW_BYTES = 64 * 1024 * 1024;
+
 export function creditEvery(size: number): number {
-  return Math.max(1, Math.floor((256 * 1024) / Math.max(1, size)));
+  return Math.max(1, Math.floor(NODE_IPC_WINDOW_BYTES / 4 / Math.max(1, size)));
 }
 
 function nodeIpcClientLink(ipc: IPCModule, id: string, size: number): Link {
@@ -297,16 +303,35 @@ function nodeIpcClientLink(ipc: IPCModule, id: string, size: number): Link {
 
 // ---- zeromq PAIR over ipc:// ---------------------------------------------------------------
 
-/** zeromq: `await send()` each message (its API allows one send in progress at a time). */
+/**
+ * zeromq: `await send()` each message (its API allows one send in progress at a time). A send
+ * while a receive is pending on the same PAIR socket can hang for good (zeromq.js issue #435,
+ * open; here a few trials in a hundred hung), so this link never overlaps them: it receives only when
+ * asked to (`next`), after the last send has completed, and its server loop finishes each
+ * answer's send before it receives again.
+ */
 function zeromqLink(socket: Pair): Link {
+  let sending: Promise<void> = Promise.resolve();
+  const receive = async (): Promise<Msg> => {
+    await sending.catch(() => undefined);
+    const [frame] = await socket.receive();
+    return frame ?? EMPTY;
+  };
   return {
-    send: (message) => socket.send(message),
-    sendAndWait: (message) => socket.send(message),
-    flush: () => Promise.resolve(),
+    send(message) {
+      sending = socket.send(message);
+      return sending;
+    },
+    sendAndWait(message) {
+      sending = socket.send(message);
+      return sending;
+    },
+    flush: () => sending,
+    next: receive,
     onMessage(callback) {
       void (async () => {
         try {
-          for await (const [frame] of socket) callback(frame ?? EMPTY);
+          for (;;) callback(await receive());
         } catch {
           // Closed while receiving: the benchmark is over.
         }

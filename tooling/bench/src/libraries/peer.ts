@@ -52,6 +52,7 @@ export interface PeerResult {
 }
 
 function inbox(link: Link): () => Promise<Msg> {
+  if (link.next) return link.next;
   const queue: Msg[] = [];
   let wake: (() => void) | undefined;
   link.onMessage((message) => {

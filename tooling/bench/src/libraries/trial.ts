@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { PeerConfig, PeerResult } from './peer.js';
 
 const peer = join(dirname(fileURLToPath(import.meta.url)), 'peer.js');
-/** A trial that takes longer than this is a hang, not a result. */
-const TRIAL_TIMEOUT_MS = 180_000;
+/** A trial that takes longer than this is a hang, not a result (rss trials move 1 GiB). */
+const TRIAL_TIMEOUT_MS = { throughput: 60_000, rtt: 60_000, many: 60_000, rss: 300_000 } as const;
 
 type Child = ChildProcessByStdio<Writable, Readable, null>;
 
@@ -55,7 +55,7 @@ async function stop(child: Child, graceful: boolean): Promise<void> {
 
 /** One server process and one client process; the client's result. */
 export async function trial(config: Omit<PeerConfig, 'role'>): Promise<PeerResult> {
-  const signal = AbortSignal.timeout(TRIAL_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(TRIAL_TIMEOUT_MS[config.mode]);
   // Both processes start at once; the client waits for the address on its stdin.
   const server = start({ ...config, role: 'server' });
   const client = start({ ...config, role: 'client' });
