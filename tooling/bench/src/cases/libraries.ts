@@ -387,18 +387,19 @@ function readmeBlock(r: Results, when: string, m: Record<string, string | number
     const s = r.summary(group, library, metric);
     return `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
   };
-  const unix = UNIX.map(
-    (library) =>
-      `| ${LABELS[library]} | ${SIZES.map((size) =>
-        GROUPS.find((g) => g.key === `throughput-unix-${size}`)!.libraries.includes(library)
-          ? cell(`throughput-unix-${size}`, library, 'mbPerSec', (v) => v.toFixed(0))
-          : '–',
-      ).join(' | ')} |`,
-  );
-  const ws = (['ipcez-ws', 'ws'] as const).map(
-    (library) =>
-      `| ${LABELS[library]} | ${SIZES.map((size) => cell(`throughput-ws-${size}`, library, 'mbPerSec', (v) => v.toFixed(0))).join(' | ')} |`,
-  );
+  /** MB/s per size, one row per library, for the groups `throughput-<transport>-<size>`. */
+  const bySize = (transport: string, libraries: readonly Library[]): string[] => [
+    `| | ${SIZES.map(sizeLabel).join(' | ')} |`,
+    `| --- | ${SIZES.map(() => '---').join(' | ')} |`,
+    ...libraries.map(
+      (library) =>
+        `| ${LABELS[library]} | ${SIZES.map((size) =>
+          GROUPS.find((g) => g.key === `throughput-${transport}-${size}`)!.libraries.includes(library)
+            ? cell(`throughput-${transport}-${size}`, library, 'mbPerSec', (v) => v.toFixed(0))
+            : '–',
+        ).join(' | ')} |`,
+    ),
+  ];
   const rtt = GROUPS.find((g) => g.key === 'rtt-64')!.libraries.map(
     (library) =>
       `| ${LABELS[library]} | ${cell('rtt-64', library, 'p50Us', (v) => v.toFixed(0))} | ${cell('rtt-64', library, 'p99Us', (v) => v.toFixed(0))} |`,
@@ -423,15 +424,11 @@ function readmeBlock(r: Results, when: string, m: Record<string, string | number
     '',
     `One-way throughput over a Unix socket, MB/s of payload (node-ipc carries JSON text; its payload is a string of that many ASCII characters):`,
     '',
-    `| | ${SIZES.map(sizeLabel).join(' | ')} |`,
-    `| --- | ${SIZES.map(() => '---').join(' | ')} |`,
-    ...unix,
+    ...bySize('unix', UNIX),
     '',
     'Over WebSocket on 127.0.0.1, MB/s:',
     '',
-    `| | ${SIZES.map(sizeLabel).join(' | ')} |`,
-    `| --- | ${SIZES.map(() => '---').join(' | ')} |`,
-    ...ws,
+    ...bySize('ws', ['ipcez-ws', 'ws']),
     '',
     '| 64 B round trip | p50 µs | p99 µs |',
     '| --- | --- | --- |',

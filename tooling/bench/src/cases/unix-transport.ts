@@ -33,40 +33,14 @@ const COUNTS = pick(
 const PING_PONGS = pick(10_000, 300);
 const PING_PONG_ROUNDS = pick(2, 1);
 
-// Hand-written framing shared by both child servers' raw parts: a 4-byte big-endian length,
-// then the payload; onFrame gets each payload (a view when it lies in one chunk).
-const PARSER = `
-function frameParser(onFrame) {
-  let header = Buffer.alloc(4), headerFill = 0, body = null, bodyFill = 0;
-  return (chunk) => {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (body === null) {
-        if (headerFill === 0 && chunk.length - offset >= 4) {
-          const length = chunk.readUInt32BE(offset);
-          offset += 4;
-          if (chunk.length - offset >= length) { onFrame(chunk.subarray(offset, offset + length)); offset += length; continue; }
-          body = Buffer.allocUnsafe(length); bodyFill = 0; continue;
-        }
-        const take = Math.min(4 - headerFill, chunk.length - offset);
-        chunk.copy(header, headerFill, offset, offset + take); headerFill += take; offset += take;
-        if (headerFill < 4) break;
-        headerFill = 0; body = Buffer.allocUnsafe(header.readUInt32BE(0)); bodyFill = 0;
-        if (body.length === 0) { onFrame(body); body = null; }
-        continue;
-      }
-      const take = Math.min(body.length - bodyFill, chunk.length - offset);
-      chunk.copy(body, bodyFill, offset, offset + take); bodyFill += take; offset += take;
-      if (bodyFill === body.length) { onFrame(body); body = null; }
-    }
-  };
-}
-`;
-
-/** Raw node:net server: `sink N` answers one byte after every N frames; `echo` echoes frames. */
+/**
+ * Raw node:net server, hand-written framing (the compiled frame-parser.ts; the script runs with
+ * the package directory as its cwd): `sink N` answers one byte after every N frames; `echo`
+ * echoes frames.
+ */
 const RAW_SERVER = `
 import net from 'node:net';
-${PARSER}
+import { frameParser } from './dist/libraries/frame-parser.js';
 const [file, mode, count] = process.argv.slice(1);
 const server = net.createServer((socket) => {
   let received = 0;
