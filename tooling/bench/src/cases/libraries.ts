@@ -578,8 +578,8 @@ export async function run(): Promise<void> {
   };
   writeFileSync(join(target, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
   const footer = [
-    `${m['nproc']} CPUs (${m['cpu']}), Node ${m['node']}${m['note'] ? `, ${m['note']}` : ''}; ${REPS} interleaved repetitions, ` +
-      `server and client in separate processes; ${when}. Reproduce: pnpm bench`,
+    `${m['nproc']} CPUs (${m['cpu']}), Node ${m['node']}${m['note'] ? `, ${m['note']}` : ''}; ${when}.`,
+    `${REPS} interleaved repetitions, server and client in separate processes. Reproduce: pnpm bench`,
   ];
   writeFileSync(join(target, 'headline.svg'), chartSvg(headlinePanels(results), footer));
   console.log(`\nwrote ${relative(root, join(target, 'results.json'))} and headline.svg (${target})`);

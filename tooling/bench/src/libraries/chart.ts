@@ -22,8 +22,8 @@ export interface Panel {
 }
 
 const WIDTH = 480;
-const LABEL_WIDTH = 150;
-const VALUE_WIDTH = 78;
+const LABEL_WIDTH = 165;
+const VALUE_WIDTH = 70;
 const ROW = 30;
 const TOP = 58;
 
