@@ -1,11 +1,11 @@
 // Demo client process: connects with ipcez, checks every echo, prints one JSON line of results.
-// argv: <endpoint> <messages>
+// argv: <endpoint> <messages> [--no-ack]
 import { connect } from 'ipcez';
 import { performance } from 'node:perf_hooks';
 
-const [endpoint, countArg] = process.argv.slice(2);
+const [endpoint, countArg, ackArg] = process.argv.slice(2);
 const count = Number(countArg);
-const socket = await connect(endpoint);
+const socket = await connect(endpoint, ackArg === '--no-ack' ? { ack: false } : {});
 const echoes = [];
 let wake;
 let ended;

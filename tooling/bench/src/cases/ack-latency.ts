@@ -22,12 +22,13 @@ import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { deriveSignalNames, openSignalPair, withAcks } from '@ipcez/ack';
 import { createStreamConnection } from '@ipcez/core/stream';
+import { pick } from '../options.js';
 
 const RECIPIENT_FLAG = '--ack-bench-recipient';
 const PAYLOAD_BYTES = 64;
-const WARMUP = 300;
-const PER_ROUND = 2000;
-const ROUNDS = 3;
+const WARMUP = pick(300, 30);
+const PER_ROUND = pick(2000, 100);
+const ROUNDS = pick(3, 1);
 const IN_FLIGHT = 32;
 
 // ---- raw koffi semaphores (the baseline's own binding, independent of @ipcez/ack) ----------

@@ -14,12 +14,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openSignalPair } from '@ipcez/ack';
 import type { SignalPair } from '@ipcez/ack';
+import { pick } from '../options.js';
 
 const ENDPOINTS = 8;
-const SEQUENTIAL = 2000;
-const PARALLEL_BATCHES = 200;
+const SEQUENTIAL = pick(2000, 200);
+const PARALLEL_BATCHES = pick(200, 20);
 const PARALLEL = 8;
-const ROUNDS = 3;
+const ROUNDS = pick(3, 1);
 
 interface Figures {
   readonly p50: number;

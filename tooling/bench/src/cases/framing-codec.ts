@@ -12,12 +12,13 @@
 import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import { encodeFrame, FrameDecoder } from '@ipcez/framing';
+import { pick } from '../options.js';
 
 const CHUNK_BYTES = 64 * 1024;
 /** Payload bytes per round, per message size. */
-const ROUND_PAYLOAD_BYTES = 16 * 1024 * 1024;
-const ROUNDS = 5;
-const MIN_ROUND_MS = 80;
+const ROUND_PAYLOAD_BYTES = pick(16, 4) * 1024 * 1024;
+const ROUNDS = pick(5, 1);
+const MIN_ROUND_MS = pick(80, 10);
 const SIZES = [64, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024] as const;
 
 interface Workload {

@@ -21,48 +21,26 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Connection } from '@ipcez/core';
 import { connectUnix } from '@ipcez/transport-unix';
+import { pick } from '../options.js';
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ROUNDS = 7;
+const ROUNDS = pick(7, 1);
 /** Messages per timed phase (each run also sends as many, untimed, to warm up). */
-const COUNTS = { 64: 300_000, [64 * 1024]: 1536, [4 * 1024 * 1024]: 24 } as Record<number, number>;
-const PING_PONGS = 10_000;
-const PING_PONG_ROUNDS = 2;
+const COUNTS = pick(
+  { 64: 300_000, [64 * 1024]: 1536, [4 * 1024 * 1024]: 24 },
+  { 64: 20_000, [64 * 1024]: 128, [4 * 1024 * 1024]: 4 },
+) as Record<number, number>;
+const PING_PONGS = pick(10_000, 300);
+const PING_PONG_ROUNDS = pick(2, 1);
 
-// Hand-written framing shared by both child servers' raw parts: a 4-byte big-endian length,
-// then the payload; onFrame gets each payload (a view when it lies in one chunk).
-const PARSER = `
-function frameParser(onFrame) {
-  let header = Buffer.alloc(4), headerFill = 0, body = null, bodyFill = 0;
-  return (chunk) => {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (body === null) {
-        if (headerFill === 0 && chunk.length - offset >= 4) {
-          const length = chunk.readUInt32BE(offset);
-          offset += 4;
-          if (chunk.length - offset >= length) { onFrame(chunk.subarray(offset, offset + length)); offset += length; continue; }
-          body = Buffer.allocUnsafe(length); bodyFill = 0; continue;
-        }
-        const take = Math.min(4 - headerFill, chunk.length - offset);
-        chunk.copy(header, headerFill, offset, offset + take); headerFill += take; offset += take;
-        if (headerFill < 4) break;
-        headerFill = 0; body = Buffer.allocUnsafe(header.readUInt32BE(0)); bodyFill = 0;
-        if (body.length === 0) { onFrame(body); body = null; }
-        continue;
-      }
-      const take = Math.min(body.length - bodyFill, chunk.length - offset);
-      chunk.copy(body, bodyFill, offset, offset + take); bodyFill += take; offset += take;
-      if (bodyFill === body.length) { onFrame(body); body = null; }
-    }
-  };
-}
-`;
-
-/** Raw node:net server: `sink N` answers one byte after every N frames; `echo` echoes frames. */
+/**
+ * Raw node:net server, hand-written framing (the compiled frame-parser.ts; the script runs with
+ * the package directory as its cwd): `sink N` answers one byte after every N frames; `echo`
+ * echoes frames.
+ */
 const RAW_SERVER = `
 import net from 'node:net';
-${PARSER}
+import { frameParser } from './dist/libraries/frame-parser.js';
 const [file, mode, count] = process.argv.slice(1);
 const server = net.createServer((socket) => {
   let received = 0;
@@ -251,7 +229,7 @@ function percentile(sorted: number[], p: number): number {
  * see the same machine load, CPU placement and warm-up. The first WARM_UP of each are dropped.
  */
 async function pingPong(rawFile: string, ipcezFile: string): Promise<{ raw: number[]; ipcez: number[] }> {
-  const WARM_UP = 2000;
+  const WARM_UP = pick(2000, 100);
   const rawChild = await startServer(RAW_SERVER, rawFile, 'echo', 0);
   const ipcezChild = await startServer(IPCEZ_SERVER, ipcezFile, 'echo', 0);
   try {

@@ -19,14 +19,18 @@ import { fileURLToPath } from 'node:url';
 import type { Connection } from '@ipcez/core';
 import { connectWs } from '@ipcez/transport-ws';
 import WebSocket from 'ws';
+import { pick } from '../options.js';
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ROUNDS = 2;
+const ROUNDS = pick(2, 1);
 const HIGH_WATER_MARK = 1024 * 1024;
 const SIZES = [64, 64 * 1024, 1024 * 1024];
-const COUNTS: Record<number, number> = { 64: 200_000, [64 * 1024]: 4096, [1024 * 1024]: 256 };
-const PING_PONGS = 10_000;
-const WARMUP_PING_PONGS = 2000;
+const COUNTS: Record<number, number> = pick(
+  { 64: 200_000, [64 * 1024]: 4096, [1024 * 1024]: 256 },
+  { 64: 10_000, [64 * 1024]: 256, [1024 * 1024]: 16 },
+);
+const PING_PONGS = pick(10_000, 300);
+const WARMUP_PING_PONGS = pick(2000, 100);
 
 /** Raw ws server: `sink N` counts N messages then answers one byte; `echo` echoes. Prints its port. */
 const RAW_SERVER = `
