@@ -1,0 +1,3 @@
+import { ipcezEslint } from '@ipcez/tooling/eslint';
+
+export default ipcezEslint(import.meta.dirname, { allowConsole: true });
