@@ -12,7 +12,9 @@ export default [
       'no-restricted-imports': [
         'error',
         {
-          patterns: [{ group: ['**/dist/*', '../../*'], message: 'Import other packages by name, through their exports.' }],
+          patterns: [
+            { group: ['**/dist/*', '../../*'], message: 'Import other packages by name, through their exports.' },
+          ],
           paths: FORBIDDEN,
         },
       ],

@@ -530,8 +530,6 @@ describe('FrameDecoder control headers', () => {
   it('rejects a control handler that is not a function', () => {
     expect(() => {
       new FrameDecoder().setControlHandler(42 as unknown as () => void);
-    }).toThrow(
-      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
-    );
+    }).toThrow(expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error);
   });
 });

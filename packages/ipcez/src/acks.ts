@@ -186,7 +186,11 @@ export interface AckedListenerParts {
  * @param negotiationTimeoutMs - how long an accepted connection may take to say HELLO.
  * @returns the hooks.
  */
-export function prepareAckedListener(ack: boolean, ackTimeoutMs: number, negotiationTimeoutMs: number): AckedListenerParts {
+export function prepareAckedListener(
+  ack: boolean,
+  ackTimeoutMs: number,
+  negotiationTimeoutMs: number,
+): AckedListenerParts {
   let pair: SignalPair | undefined;
   return {
     beforeBind: async (resolvedEndpoint) => {

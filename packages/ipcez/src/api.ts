@@ -86,7 +86,10 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
 function resolveNegotiationTimeout(value: number | undefined): number {
   if (value === undefined) return DEFAULT_NEGOTIATION_TIMEOUT_MS;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidArgError(`negotiationTimeoutMs must be a positive number of milliseconds, got ${String(value)}`, 'range');
+    throw invalidArgError(
+      `negotiationTimeoutMs must be a positive number of milliseconds, got ${String(value)}`,
+      'range',
+    );
   }
   return value;
 }

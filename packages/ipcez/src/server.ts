@@ -94,20 +94,19 @@ export class IpcezServer implements Server {
     let handOver: Promise<void> = Promise.resolve();
     listener.connectionHandler((connection) => {
       const wrapped = Promise.resolve().then(() => hooks.wrap(connection));
-      handOver = handOver.then(
-        () =>
-          wrapped.then(
-            (acked) => {
-              if (acked.state === 'closed' && this.#closing !== undefined) return;
-              const socket = new IpcezSocket(traceConnection(acked, 'server', acked.isAcked), acked);
-              this.#connections.add(socket);
-              this.#inbox.push(socket);
-            },
-            (error: unknown) => {
-              debug('server %s: dropped a connection that failed to start: %s', this.endpoint, String(error));
-              connection.destroy();
-            },
-          ),
+      handOver = handOver.then(() =>
+        wrapped.then(
+          (acked) => {
+            if (acked.state === 'closed' && this.#closing !== undefined) return;
+            const socket = new IpcezSocket(traceConnection(acked, 'server', acked.isAcked), acked);
+            this.#connections.add(socket);
+            this.#inbox.push(socket);
+          },
+          (error: unknown) => {
+            debug('server %s: dropped a connection that failed to start: %s', this.endpoint, String(error));
+            connection.destroy();
+          },
+        ),
       );
     });
     // The listener's error channel: a failure after it started closes this server too, in

@@ -218,7 +218,10 @@ describe.runIf(process.platform === 'linux')('protocol v2 against raw peers', ()
       socket.write(word(REPLY_V2));
     });
     const socket = await client(path, { ackTimeoutMs: 100 });
-    await expect(socket.sendMessage('unheard')).rejects.toMatchObject({ code: 'IPCEZ_ERR_ACK_TIMEOUT', timeoutMs: 100 });
+    await expect(socket.sendMessage('unheard')).rejects.toMatchObject({
+      code: 'IPCEZ_ERR_ACK_TIMEOUT',
+      timeoutMs: 100,
+    });
     expect(socket.state).toBe('open');
   });
 

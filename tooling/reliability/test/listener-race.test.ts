@@ -39,9 +39,7 @@ describe.runIf(isLinux)('two listeners racing for one path', () => {
         Array.from({ length: SENDS }, (_, i) => socket.sendMessage(`trial ${trial} send ${i}`)),
       );
       await socket.disconnect();
-      expect(
-        results.filter((r) => r.status === 'rejected').map((r) => String((r).reason)),
-      ).toEqual([]);
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String(r.reason))).toEqual([]);
       winner.process.stdin?.write('close\n');
       expect(await winner.exited).toBe(0);
     }

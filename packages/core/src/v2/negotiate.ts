@@ -23,14 +23,11 @@ export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 100;
 
 /** What a client's negotiation ended in. `retry`: the connection closed before any reply. */
 export type ClientNegotiation =
-  | { readonly mode: 'v2'; readonly acks: InBandAcks }
-  | { readonly mode: 'seed' }
-  | { readonly mode: 'retry' };
+  { readonly mode: 'v2'; readonly acks: InBandAcks } | { readonly mode: 'seed' } | { readonly mode: 'retry' };
 
 /** What a server's negotiation ended in. */
 export type ServerNegotiation =
-  | { readonly mode: 'v2'; readonly acks: InBandAcks }
-  | { readonly mode: 'seed'; readonly isDataFirst: boolean };
+  { readonly mode: 'v2'; readonly acks: InBandAcks } | { readonly mode: 'seed'; readonly isDataFirst: boolean };
 
 const NEGOTIATING = Symbol('protocol v2 negotiation');
 
@@ -86,6 +83,8 @@ export function negotiateClient(
       clearTimeout(timer);
       connection.releaseSends(NEGOTIATING);
       for (const disposable of disposables.splice(0)) disposable[Symbol.dispose]();
+      // The signal's reason is whatever the caller aborted with, as every abort in ipcez rejects.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       if ('error' in outcome) reject(outcome.error);
       else resolve(outcome);
     };
@@ -100,7 +99,11 @@ export function negotiateClient(
         connection.destroy();
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      disposables.push({ [Symbol.dispose]: () => signal.removeEventListener('abort', onAbort) });
+      disposables.push({
+        [Symbol.dispose]: () => {
+          signal.removeEventListener('abort', onAbort);
+        },
+      });
     }
     // Nothing of the caller's goes out before HELLO.
     connection.holdSends(NEGOTIATING);
