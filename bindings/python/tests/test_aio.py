@@ -71,15 +71,15 @@ class Aio(TempDirTest):
         self.run_async(main())
 
     @unittest.skipUnless(node_available(), "node or the built TypeScript packages are missing")
-    def test_against_a_typescript_listener_in_seed_mode(self) -> None:
+    def test_against_a_typescript_listener_in_protocol_v2(self) -> None:
         path = self.path()
         ts_echo(self, path)
 
         async def main() -> None:
             async with await ipcez.aio.connect(path, **LOCAL) as client:  # type: ignore[arg-type]
-                self.assertEqual(client.protocol, 0)
-                await client.send_message(b"seed")
-                self.assertEqual(await client.read(timeout=10), b"seed")
+                self.assertEqual(client.protocol, 2)
+                await client.send_message(b"v2")
+                self.assertEqual(await client.read(timeout=10), b"v2")
 
         self.run_async(main())
 
