@@ -59,12 +59,6 @@ const modules = {
   'transport-ws': join(realpathSync(join(ipcezDir, 'node_modules', '@ipcez', 'transport-ws')), 'dist'),
 };
 
-const server = await listen('wss://127.0.0.1:0/ipc', { cert, key });
-server.connectionHandler((socket) => {
-  socket.messageHandler((result) => {
-    if (result.ok) socket.sendMessage(result.message).catch(() => {});
-  });
-});
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
 const https = createServer({ cert, key }, (req, res) => {
@@ -89,7 +83,16 @@ const https = createServer({ cert, key }, (req, res) => {
 });
 https.listen(0, '127.0.0.1');
 await new Promise((resolve) => https.once('listening', resolve));
-const page = `https://127.0.0.1:${https.address().port}/?ws=${encodeURIComponent(server.endpoint)}`;
+const pageOrigin = `https://127.0.0.1:${https.address().port}`;
+// The page is served from another port, so another origin: the listener allows it by name
+// (by default a WebSocket listener refuses pages of other origins).
+const server = await listen('wss://127.0.0.1:0/ipc', { cert, key, allowedOrigins: [pageOrigin] });
+server.connectionHandler((socket) => {
+  socket.messageHandler((result) => {
+    if (result.ok) socket.sendMessage(result.message).catch(() => {});
+  });
+});
+const page = `${pageOrigin}/?ws=${encodeURIComponent(server.endpoint)}`;
 console.log(`wss ${server.endpoint}`);
 console.log(`open ${page}`);
 

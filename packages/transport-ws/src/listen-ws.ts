@@ -60,6 +60,7 @@ class WsAcceptor {
   readonly #resolved: ResolvedConnectionOptions;
   readonly #sockets = new Set<Socket>();
   readonly #verifyClient: WsListenOptions['verifyClient'];
+  readonly #allowedOrigins: WsListenOptions['allowedOrigins'];
   #core: ListenerCore | undefined;
   /** Serving on the application's server (`options.server`): borrowed, never closed here. */
   readonly #isAttached: boolean;
@@ -69,11 +70,13 @@ class WsAcceptor {
     server: Server | HttpsServer,
     resolved: ResolvedConnectionOptions,
     verifyClient: WsListenOptions['verifyClient'],
+    allowedOrigins: WsListenOptions['allowedOrigins'],
     isAttached = false,
   ) {
     this.#isAttached = isAttached;
     this.#parsed = parsed;
     this.#verifyClient = verifyClient;
+    this.#allowedOrigins = allowedOrigins;
     this.#endpoint = parsed.url.href;
     this.#server = server;
     this.#resolved = resolved;
@@ -168,6 +171,10 @@ class WsAcceptor {
       refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
+    if (!this.#isOriginAllowed(request)) {
+      refuseUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
     const verifyClient = this.#verifyClient;
     if (verifyClient !== undefined) {
       let isAccepted: boolean;
@@ -191,6 +198,23 @@ class WsAcceptor {
       this.#accept(ws, socket);
     });
   };
+
+  /**
+   * Cross-site WebSocket hijacking: a browser page of another site must not reach this
+   * listener. Only browsers send `Origin`; a handshake without one is not a page's.
+   */
+  #isOriginAllowed(request: IncomingMessage): boolean {
+    const origin = request.headers.origin;
+    if (origin === undefined) return true;
+    const allowed = this.#allowedOrigins;
+    if (allowed === '*') return true;
+    if (allowed?.includes(origin) === true) return true;
+    try {
+      return new URL(origin).host.toLowerCase() === (request.headers.host ?? '').toLowerCase();
+    } catch {
+      return false;
+    }
+  }
 
   #accept(ws: WebSocket, socket: Duplex): void {
     const core = this.#core;
@@ -294,7 +318,9 @@ async function start(
 ): Promise<Listener> {
   resolved.signal?.throwIfAborted();
   if (options.server !== undefined) {
-    return new WsAcceptor(parsed, options.server, resolved, options.verifyClient, true).start(options.beforeBind);
+    return new WsAcceptor(parsed, options.server, resolved, options.verifyClient, options.allowedOrigins, true).start(
+      options.beforeBind,
+    );
   }
   const server: Server = parsed.isSecure
     ? createHttpsServer({
@@ -306,5 +332,7 @@ async function start(
         rejectUnauthorized: options.requestClientCert ?? false,
       })
     : createHttpServer();
-  return new WsAcceptor(parsed, server, resolved, options.verifyClient).start(options.beforeBind);
+  return new WsAcceptor(parsed, server, resolved, options.verifyClient, options.allowedOrigins).start(
+    options.beforeBind,
+  );
 }

@@ -112,9 +112,19 @@ export interface WsListenOptions extends ListenOptions, WsConnectionOptions {
    * web page the user visits can open a WebSocket to a listener on their machine. Called
    * synchronously; if it throws, the client is refused with HTTP 500 and the exception
    * propagates (an uncaught exception, like any other callback's).
-   * Default: accept every client.
+   * Default: accept every client that passes the `allowedOrigins` check.
    */
   readonly verifyClient?: (request: WsUpgradeRequest) => boolean;
+  /**
+   * Which browser pages may open a connection (cross-site WebSocket hijacking: any page the
+   * user visits can open `ws://127.0.0.1:port`). A handshake that carries an `Origin` header
+   * (browsers always send one; other clients send none and are unaffected) is accepted only
+   * when that origin is the listener's own (same scheme-less `host[:port]` as the request's
+   * `Host`), or listed here (exact `scheme://host[:port]` strings, e.g.
+   * `'https://app.example.com'`); `'*'` accepts every origin. Refused: HTTP 403, before
+   * `verifyClient` runs. Default: same-origin only.
+   */
+  readonly allowedOrigins?: readonly string[] | '*';
   /**
    * Serve on an existing `http.Server` or `https.Server` (one port for the application and
    * ipcez) instead of creating one: the listener handles WebSocket upgrades for its path
@@ -233,6 +243,14 @@ export function checkListenerOptions(options: WsListenOptions): void {
   checkTlsMaterial(options.ca, 'options.ca');
   checkString(options.passphrase, 'options.passphrase');
   checkBoolean(options.requestClientCert, 'options.requestClientCert');
+  const origins: unknown = options.allowedOrigins;
+  if (
+    origins !== undefined &&
+    origins !== '*' &&
+    !(Array.isArray(origins) && origins.every((o) => typeof o === 'string'))
+  ) {
+    throw invalidArgError(`options.allowedOrigins must be '*' or an array of origin strings, got ${describe(origins)}`);
+  }
   if (options.verifyClient !== undefined && typeof options.verifyClient !== 'function') {
     throw invalidArgError(`options.verifyClient must be a function, got ${describe(options.verifyClient)}`);
   }

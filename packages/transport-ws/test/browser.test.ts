@@ -132,7 +132,8 @@ describe('browser build in headless Chromium', () => {
     http.listen(0, '127.0.0.1');
     await once(http, 'listening');
     pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
-    listener = await listenWs('ws://127.0.0.1:0/echo');
+    // The page comes from another port, so another origin: allowed by name.
+    listener = await listenWs('ws://127.0.0.1:0/echo', { allowedOrigins: [pageUrl.slice(0, -1)] });
     echo(listener);
     textServer = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     textServer.on('connection', (ws) => {

@@ -181,6 +181,8 @@ describe('listenWs', () => {
   it('refuses with HTTP 403 the clients verifyClient rejects, and accepts the others', async () => {
     const seen: { origin: string | undefined; token: unknown; path: string; remoteAddress: string | undefined }[] = [];
     const l = await listener('ws://127.0.0.1:0/guarded', {
+      // Every origin reaches verifyClient, which decides here.
+      allowedOrigins: '*',
       verifyClient: (request) => {
         seen.push({
           origin: request.origin,
@@ -210,5 +212,36 @@ describe('listenWs', () => {
       { origin: 'https://evil.example', token: 'let-me-in', path: '/guarded', remoteAddress: '127.0.0.1' },
       { origin: undefined, token: 'let-me-in', path: '/guarded', remoteAddress: '127.0.0.1' },
     ]);
+  });
+
+  it('refuses cross-origin browser handshakes by default (HTTP 403), unless the origin is allowed', async () => {
+    const l = await listener('ws://127.0.0.1:0/pages');
+    echo(l);
+    const port = new URL(l.endpoint).port;
+    // A page of another site: refused before anything else.
+    const hijack = await rejection(connectWs(l.endpoint, { headers: { origin: 'https://evil.example' } }));
+    expect(hijack).toMatchObject({ code: 'IPCEZ_ERR_WS', status: 403 });
+    // A page served by the listener's own host and port, and a client that sends no Origin.
+    for (const headers of [{ origin: `http://127.0.0.1:${port}` }, {}]) {
+      const connection = await connectWs(l.endpoint, { headers });
+      const collector = new Collector(connection);
+      await connection.send(new Uint8Array([7]));
+      await collector.messageCount(1);
+      connection.destroy();
+    }
+    const listed = await listener('ws://127.0.0.1:0/listed', { allowedOrigins: ['https://app.example'] });
+    echo(listed);
+    const fromApp = await connectWs(listed.endpoint, { headers: { origin: 'https://app.example' } });
+    cleanups.push(() => {
+      fromApp.destroy();
+    });
+    expect(await rejection(connectWs(listed.endpoint, { headers: { origin: 'https://other.example' } }))).toMatchObject(
+      {
+        status: 403,
+      },
+    );
+    expect(() => listenWs('ws://127.0.0.1:0/x', { allowedOrigins: 'any' as never })).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
   });
 });
