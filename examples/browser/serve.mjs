@@ -59,7 +59,6 @@ const modules = {
   'transport-ws': join(realpathSync(join(ipcezDir, 'node_modules', '@ipcez', 'transport-ws')), 'dist'),
 };
 
-
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
 const https = createServer({ cert, key }, (req, res) => {
   const url = new URL(req.url, 'https://localhost');

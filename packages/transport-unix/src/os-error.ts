@@ -7,6 +7,8 @@ const HINTS: Readonly<Record<string, string>> = {
   EPERM: 'operation not permitted',
   ENOTSOCK: 'the path is not a socket',
   ENOTDIR: 'a component of the path is not a directory',
+  EAGAIN:
+    "the listener's accept backlog stayed full for 1 s (it accepts connections more slowly than they arrive; retry later, or accept faster)",
 };
 
 /** Wraps an OS error as an `IoError` whose message names the resolved endpoint. */

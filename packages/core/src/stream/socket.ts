@@ -2,9 +2,16 @@ import { addAbortListener, once } from 'node:events';
 import net from 'node:net';
 
 /**
+ * How long a connect keeps retrying while the listener's accept backlog is full (`EAGAIN`):
+ * 1 s, in growing steps from 1 ms.
+ */
+export const BACKLOG_RETRY_MS = 1000;
+
+/**
  * Opens a `net.Socket` to a Unix socket path or a Windows pipe name and waits until it is
- * connected. Rejects with the OS error (the socket destroyed and closed), or with
- * `signal.reason` when the signal aborts first.
+ * connected. A connect that finds the listener's accept backlog full (`EAGAIN`: clients arrive
+ * faster than it accepts) is retried for up to {@link BACKLOG_RETRY_MS}. Rejects with the OS
+ * error (the socket destroyed and closed), or with `signal.reason` when the signal aborts first.
  *
  * @param address - the socket path or pipe name, as `net.connect({ path })` takes it.
  * @param signal - aborts the attempt.
@@ -15,14 +22,19 @@ import net from 'node:net';
  * ```
  */
 export async function openSocket(address: string, signal: AbortSignal | undefined): Promise<net.Socket> {
-  signal?.throwIfAborted();
-  const socket = net.connect({ path: address });
-  try {
-    await settled(socket, 'connect', signal);
-    return socket;
-  } catch (error) {
-    await destroySocket(socket);
-    throw error;
+  const deadline = performance.now() + BACKLOG_RETRY_MS;
+  for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 50)) {
+    signal?.throwIfAborted();
+    const socket = net.connect({ path: address });
+    try {
+      await settled(socket, 'connect', signal);
+      return socket;
+    } catch (error) {
+      await destroySocket(socket);
+      const isBacklogFull = (error as { code?: unknown }).code === 'EAGAIN';
+      if (!isBacklogFull || performance.now() + delayMs > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
 }
 
