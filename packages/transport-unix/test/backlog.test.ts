@@ -40,9 +40,10 @@ let dir = '';
 let child: ChildProcess | undefined;
 
 afterEach(async () => {
-  if (child !== undefined && child.exitCode === null) {
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
+  const running = child;
+  if (running?.exitCode === null) {
+    const exited = once(running, 'exit');
+    running.kill('SIGKILL');
     await exited;
   }
   child = undefined;
@@ -54,12 +55,12 @@ async function fullListener(): Promise<{ path: string; accept: () => void }> {
   const path = join(dir, 's.sock');
   const started = spawn('python3', ['-c', SERVER, path], { stdio: ['pipe', 'pipe', 'inherit'] });
   child = started;
-  const [line] = (await once(createInterface({ input: started.stdout! }), 'line')) as [string];
+  const [line] = (await once(createInterface({ input: started.stdout }), 'line')) as [string];
   expect(line).toBe('full');
   return {
     path,
     accept: () => {
-      started.stdin!.write('go\n');
+      started.stdin.write('go\n');
     },
   };
 }
