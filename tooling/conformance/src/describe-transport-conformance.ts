@@ -453,9 +453,12 @@ export function describeTransportConformance(name: string, subject: ConformanceS
     it('delivers everything sent before a graceful close, then the peer sees peer-closed', async () => {
       const { client, server } = await pair();
       const atServer = new Collector(server);
-      void client.send(text('a'));
-      void client.send(pattern(200_000, 3));
-      void client.send(text('z'));
+      // What is checked is delivery; on an acknowledged subject a send whose ack is still
+      // outstanding when the close completes rejects, which is not this scenario's business.
+      const ignore = (): undefined => undefined;
+      client.send(text('a')).catch(ignore);
+      client.send(pattern(200_000, 3)).catch(ignore);
+      client.send(text('z')).catch(ignore);
       await client.close();
       expect(await atServer.ended).toMatchObject({ reason: 'peer-closed' });
       expect(atServer.messages.map((m) => m.length)).toEqual([1, 200_000, 1]);
@@ -618,8 +621,8 @@ export function describeTransportConformance(name: string, subject: ConformanceS
 
     it('half-close: a peer that ends its side ends the connection; everything before it is delivered, later sends reject', async () => {
       const { client, server } = await pair();
-      void client.send(text('a'));
-      void client.send(text('b'));
+      client.send(text('a')).catch(() => undefined);
+      client.send(text('b')).catch(() => undefined);
       const clientClosed = client.close();
       const atServer = new Collector(server);
       expect(await atServer.ended).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'peer-closed' });
