@@ -1,10 +1,11 @@
 import { addAbortListener } from 'node:events';
+import type { Socket as NetSocket } from 'node:net';
 import { DEFAULT_NEGOTIATION_TIMEOUT_MS, invalidArgError } from '@ipcez/core';
 import type { Connection, Listener, Transport } from '@ipcez/core';
 import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
 import { wsTransport } from '@ipcez/transport-ws';
-import { acquireListenerLock } from '@ipcez/ack';
+import { acquireListenerLock, peerCredentials } from '@ipcez/ack';
 import { AckedConnection, openAckedClient, prepareAckedListener } from './acks.js';
 import { debug, traceConnection } from './debug.js';
 import { detectTransport } from './detect.js';
@@ -69,6 +70,7 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
     platform: _p,
     retry: _r,
     negotiationTimeoutMs: _n,
+    allowOtherUsers: _u,
     ...rest
   } = options as WithDetect<ConnectOptions & ListenOptions>;
   const picked: Record<string, unknown> = defined(rest);
@@ -174,6 +176,21 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
 export async function listen(endpoint: string, options: ListenOptions = {}): Promise<Server> {
   const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
   const negotiationTimeoutMs = resolveNegotiationTimeout(options.negotiationTimeoutMs);
+  const allowOtherUsers: unknown = options.allowOtherUsers ?? false;
+  if (typeof allowOtherUsers !== 'boolean') {
+    throw invalidArgError(`allowOtherUsers must be a boolean, got ${typeof allowOtherUsers}`);
+  }
+  // An abstract socket has no file mode: unless told otherwise, serve only this user.
+  const ownUid = process.getuid?.();
+  const verifyPeer =
+    detection.transport === 'unix' && endpoint.startsWith('@') && !allowOtherUsers && ownUid !== undefined
+      ? async (socket: NetSocket): Promise<boolean> => {
+          const peer = await peerCredentials(socket);
+          if (peer.uid === ownUid) return true;
+          debug('refused a connection to %s from uid %d (pid %d): not this user', endpoint, peer.uid, peer.pid);
+          return false;
+        }
+      : undefined;
   const transport = transportFor(detection);
   // Every local listener makes the seed pair and the v2 marker, whatever its own `ack`.
   const acks = detection.transport === 'ws' ? undefined : prepareAckedListener(ack, ackTimeoutMs, negotiationTimeoutMs);
@@ -198,6 +215,7 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
       ...(phase === undefined ? {} : { signal: phase.signal }),
       // The pair is unlinked first on every closing path (close, signal, listener failure).
       ...(acks === undefined ? {} : { beforeBind: acks.beforeBind, beforeClose: acks.unlink }),
+      ...(verifyPeer === undefined ? {} : { verifyPeer }),
     });
   } catch (error) {
     // The pair exists only if beforeBind ran and the bind then failed: remove it again.

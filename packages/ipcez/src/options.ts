@@ -50,6 +50,13 @@ export interface ListenOptions extends FacadeOptions, Omit<WsListenOptions, 'bef
    * client that only receives waits up to that long for its first message.
    */
   readonly negotiationTimeoutMs?: number;
+  /**
+   * Abstract Unix sockets (`@name`, Linux) have no file mode, so any local user could connect:
+   * by default the listener serves only connections from its own user (the peer's uid, read
+   * with `SO_PEERCRED`) and closes the others at once. `true` serves every local user. Socket
+   * paths are guarded by their file mode (0600) instead and ignore this.
+   */
+  readonly allowOtherUsers?: boolean;
 }
 
 /** Internal: the same options plus the detection inputs tests and tools may pin. */

@@ -1,6 +1,7 @@
 export { unixTransport } from './unix-transport.js';
 export { connectUnix } from './connect-unix.js';
 export { listenUnix } from './listen-unix.js';
+export type { UnixListenOptions } from './listen-unix.js';
 export {
   resolveUnixEndpoint,
   sunPathBytes,

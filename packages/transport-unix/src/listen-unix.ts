@@ -170,14 +170,32 @@ async function bindWithUmask(target: ResolvedUnixEndpoint, server: net.Server): 
   return { server, identity: { dev: stats.dev, ino: stats.ino } };
 }
 
+/** Options of {@link listenUnix}: the common listen options, plus `verifyPeer`. */
+export interface UnixListenOptions extends ListenOptions {
+  /**
+   * Decides, per accepted connection and before anything of it is read, whether to serve it:
+   * a socket it refuses (or whose check throws or rejects) is closed at once and never handed
+   * to the connection handler. Given the accepted `net.Socket` (e.g. to read the peer's uid
+   * with `peerCredentials` from `@ipcez/ack`: an abstract `@name` socket has no file mode, so
+   * any local user may connect to it). Default: serve every connection.
+   */
+  readonly verifyPeer?: (socket: net.Socket) => boolean | Promise<boolean>;
+}
+
 /**
  * A Unix domain socket listener: the core's stream listener over the bound `net.Server`. It
  * **owns** its server handle, its socket file (removed on close if it is still the one it
  * created) and every connection it accepted (closed on close).
  */
-function startListener(bound: BoundSocket, target: ResolvedUnixEndpoint, options: ResolvedCommonOptions): Listener {
+function startListener(
+  bound: BoundSocket,
+  target: ResolvedUnixEndpoint,
+  options: ResolvedCommonOptions,
+  verifyPeer: UnixListenOptions['verifyPeer'],
+): Listener {
   const { identity } = bound;
   return startStreamListener(bound.server, {
+    verifyPeer,
     transport: 'unix',
     endpoint: target.endpoint,
     signal: options.signal,
@@ -212,7 +230,8 @@ function startListener(bound: BoundSocket, target: ResolvedUnixEndpoint, options
  *
  * @param endpoint - a socket path (absolute or relative to `process.cwd()`) or `@name`.
  * @param options - `signal` (before ready: rejects; after: closes the listener),
- *   `maxMessageBytes` and `highWaterMark` for accepted connections, `beforeBind`.
+ *   `maxMessageBytes` and `highWaterMark` for accepted connections, `beforeBind`,
+ *   `verifyPeer` (see {@link UnixListenOptions}).
  * @returns the listener; `listener.endpoint` is the absolute path (or `@name`).
  * @throws TypeError / RangeError (`IPCEZ_ERR_INVALID_ARG`), synchronously, for a non-string
  *   endpoint or bad options.
@@ -229,12 +248,20 @@ function startListener(bound: BoundSocket, target: ResolvedUnixEndpoint, options
  * });
  * ```
  */
-export function listenUnix(endpoint: string, options?: ListenOptions): Promise<Listener> {
+export function listenUnix(endpoint: string, options?: UnixListenOptions): Promise<Listener> {
   if (typeof endpoint !== 'string') throw invalidArgError(`endpoint must be a string, got ${typeof endpoint}`);
-  return listenResolved(endpoint, resolveCommonOptions(options));
+  const verifyPeer = options?.verifyPeer;
+  if (verifyPeer !== undefined && typeof verifyPeer !== 'function') {
+    throw invalidArgError('options.verifyPeer must be a function');
+  }
+  return listenResolved(endpoint, resolveCommonOptions(options), verifyPeer);
 }
 
-async function listenResolved(endpoint: string, options: ResolvedCommonOptions): Promise<Listener> {
+async function listenResolved(
+  endpoint: string,
+  options: ResolvedCommonOptions,
+  verifyPeer: UnixListenOptions['verifyPeer'],
+): Promise<Listener> {
   const { signal, beforeBind } = options;
   signal?.throwIfAborted();
   if (process.platform === 'win32') throw new UnsupportedPlatformError('Unix domain sockets', process.platform);
@@ -244,7 +271,7 @@ async function listenResolved(endpoint: string, options: ResolvedCommonOptions):
   await beforeBind?.(target.endpoint);
   signal?.throwIfAborted();
   const bound = await bindPrivately(target, net.createServer());
-  const listener = startListener(bound, target, options);
+  const listener = startListener(bound, target, options, verifyPeer);
   if (signal?.aborted) {
     await listener.close();
     signal.throwIfAborted();

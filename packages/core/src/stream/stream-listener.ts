@@ -23,6 +23,11 @@ export interface StreamListenerSettings {
   readonly failure: (error: Error) => IpcezError;
   /** Called last in `close()`, after the server handle closed (e.g. remove the socket file). */
   readonly release?: () => void;
+  /**
+   * Decides, per accepted socket and before anything of it is read, whether to serve it; a
+   * socket refused (or whose check throws or rejects) is destroyed, unseen by the owner.
+   */
+  readonly verifyPeer?: ((socket: net.Socket) => boolean | Promise<boolean>) | undefined;
 }
 
 /**
@@ -39,9 +44,27 @@ export interface StreamListenerSettings {
  * ```
  */
 export function startStreamListener(server: net.Server, settings: StreamListenerSettings): Listener {
-  const { transport, endpoint, maxMessageBytes, highWaterMark } = settings;
-  const onConnection = (socket: net.Socket): void => {
+  const { transport, endpoint, maxMessageBytes, highWaterMark, verifyPeer } = settings;
+  const serve = (socket: net.Socket): void => {
     core.accept(createStreamConnection(socket, { transport, endpoint, maxMessageBytes, highWaterMark }));
+  };
+  const onConnection = (socket: net.Socket): void => {
+    if (verifyPeer === undefined) {
+      serve(socket);
+      return;
+    }
+    // Nothing is read from the socket until it is served (no 'data' listener yet).
+    Promise.resolve()
+      .then(() => verifyPeer(socket))
+      .then(
+        (isAccepted) => {
+          if (isAccepted && core.isListening && !socket.destroyed) serve(socket);
+          else socket.destroy();
+        },
+        () => {
+          socket.destroy();
+        },
+      );
   };
   const onError = (error: Error): void => {
     // A failure after listening (EMFILE on accept, a refused pipe instance ...): the
