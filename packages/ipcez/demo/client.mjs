@@ -53,6 +53,7 @@ console.log(
     transport: socket.transport,
     endpoint: socket.endpoint,
     acked: socket.isAcked,
+    ackMode: socket.ackMode,
     messages: count,
     echoed: count - mismatches,
     p50: pct(50),
