@@ -74,41 +74,51 @@ describe.runIf(hasPython)(
       expect(existsSync(path)).toBe(false);
     });
 
-    it('connects to a Python listener and every acked send is echoed', async () => {
-      dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
-      const path = join(dir, 'py.sock');
-      // Pipelined acked sends to a sequential echo peer: the last send's ack waits for the peer
-      // to get through every message before it, so the bound is generous for a loaded machine.
-      const count = 100;
-      const child = spawn('python3', [PEER, 'listen', path, '--count', String(count)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const exited = once(child, 'exit') as Promise<[number]>;
-      cleanups.push(() => {
-        if (child.exitCode === null) child.kill('SIGKILL');
-      });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-      expect(line).toBe(`listening ${path}`);
-      const socket: Socket = await connect(path, { ...local, ackTimeoutMs: 20_000 });
-      cleanups.push(() => socket.disconnect());
-      expect(socket.isAcked).toBe(true);
-      const echoes: string[] = [];
-      socket.messageHandler((r) => {
-        if (r.ok) echoes.push(text(r.message));
-      });
-      const sent = Array.from({ length: count }, (_, i) => `node-${i}`);
-      // Many sends in flight at once: every one must be acked by the Python reader.
-      await Promise.all(sent.map((m) => socket.sendMessage(m)));
-      await expect.poll(() => echoes.length, { timeout: 10_000 }).toBe(count);
-      expect(echoes).toEqual(sent);
-      const [code] = await exited;
-      expect(err).toBe('');
-      expect(code).toBe(0);
-      // The Python listener unlinked its pair and removed its socket file on close.
-      expect(semaphoresFor(path)).toEqual([]);
-      expect(existsSync(path)).toBe(false);
-    });
+    it.each(['v2', 'seed'] as const)(
+      'connects to a Python listener and every acked send is echoed (%s)',
+      async (mode) => {
+        dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
+        const path = join(dir, 'py.sock');
+        // Pipelined acked sends to a sequential echo peer: the last send's ack waits for the
+        // peer to get through every message before it, so the bound is generous.
+        const count = 100;
+        const child = spawn('python3', [PEER, 'listen', path, '--count', String(count)], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const exited = once(child, 'exit') as Promise<[number]>;
+        cleanups.push(() => {
+          if (child.exitCode === null) child.kill('SIGKILL');
+        });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+        expect(line).toBe(`listening ${path}`);
+        if (mode === 'seed') {
+          // Without the listener's v2 marker the client speaks the seed protocol, as with a
+          // peer that implements only that: acks through the endpoint's named semaphores.
+          const marker = semaphoresFor(path).find((f) => f.endsWith('.v2'));
+          expect(marker).toBeDefined();
+          rmSync(join('/dev/shm', marker!));
+        }
+        const socket: Socket = await connect(path, { ...local, ackTimeoutMs: 20_000 });
+        cleanups.push(() => socket.disconnect());
+        expect([socket.ackMode, socket.isAcked]).toEqual([mode, true]);
+        const echoes: string[] = [];
+        socket.messageHandler((r) => {
+          if (r.ok) echoes.push(text(r.message));
+        });
+        const sent = Array.from({ length: count }, (_, i) => `node-${i}`);
+        // Many sends in flight at once: every one must be acked by the Python reader.
+        await Promise.all(sent.map((m) => socket.sendMessage(m)));
+        await expect.poll(() => echoes.length, { timeout: 10_000 }).toBe(count);
+        expect(echoes).toEqual(sent);
+        const [code] = await exited;
+        expect(err).toBe('');
+        expect(code).toBe(0);
+        // The Python listener unlinked its pair (and marker) and removed its socket file.
+        expect(semaphoresFor(path)).toEqual([]);
+        expect(existsSync(path)).toBe(false);
+      },
+    );
   },
 );
