@@ -12,7 +12,7 @@ import tempfile
 import threading
 import unittest
 
-from _support import CLI, LOCAL, PACKAGE_ROOT, TS_PEER, Node, TempDirTest, node_available, shm_entries, ts_echo
+from _support import CLI, LOCAL, PACKAGE_ROOT, REPO_ROOT, TS_PEER, Node, TempDirTest, node_available, shm_entries, ts_echo
 
 import ipcez
 from ipcez import _names, _posix, framing
@@ -175,9 +175,15 @@ class ReadmeExample(unittest.TestCase):
         self.assertIn('ipcez.connect("/tmp/app.sock")', seed)
         env = {k: v for k, v in os.environ.items() if k.lower() not in ("target", "os")}
         env["PYTHONPATH"] = os.path.join(PACKAGE_ROOT, "src")
-        script = "mount -t tmpfs none /tmp && mount -t tmpfs none /dev/shm && exec \"$0\" -c \"$1\" \"$2\" \"$3\""
+        # The checkout itself may live under /tmp (CI clones into a private temp directory): it
+        # is bound to /mnt first and back at its own path inside the new /tmp, so the private
+        # /tmp hides everything but it.
+        script = (
+            'mount --bind "$4" /mnt && mount -t tmpfs none /tmp && mkdir -p "$4" && mount --bind /mnt "$4"'
+            ' && mount -t tmpfs none /dev/shm && exec "$0" -c "$1" "$2" "$3"'
+        )
         result = subprocess.run(
-            ["unshare", "-m", "--propagation", "private", "sh", "-c", script, sys.executable, _HARNESS, CLI, seed],
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script, sys.executable, _HARNESS, CLI, seed, REPO_ROOT],
             env=env, capture_output=True, text=True, timeout=60,
         )
         self.assertEqual(result.returncode, 0, result.stderr)

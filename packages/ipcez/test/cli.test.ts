@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -131,10 +131,25 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     cleanups.push(t.cleanup);
     const path = join(t.dir, 'private.sock');
     await server(['echo', path]);
-    let result;
+    let result: { code: number | null; stderr: string };
     if (process.getuid?.() === 0) {
-      // root ignores file modes: connect as an unprivileged user to the 0600 socket in a 0700 dir.
-      result = await runCli(['send', path, 'x'], { spawn: { uid: 65534, gid: 65534 } });
+      // root ignores file modes through its capabilities: give the directory to another user
+      // and run the CLI as root without any capability (setpriv), so the 0700 directory is
+      // closed to it. (Running it as that other user would not do: it may not be able to read
+      // this checkout at all.)
+      chownSync(t.dir, 65534, 65534);
+      const child = spawn(
+        'setpriv',
+        ['--bounding-set', '-all', '--inh-caps', '-all', '--', process.execPath, CLI, 'send', path, 'x'],
+        {
+          env: childEnv(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      result = { code, stderr };
     } else {
       chmodSync(t.dir, 0o000);
       cleanups.unshift(() => {
