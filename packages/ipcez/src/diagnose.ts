@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalSocketPath, deriveSignalNames, openSignalPair } from '@ipcez/ack';
+import { canonicalSocketPath, deriveSignalNames, hasV2Marker, openSignalPair } from '@ipcez/ack';
 import { isIpcezError } from '@ipcez/core';
 import { resolvePipeName } from '@ipcez/transport-pipe';
 import { resolveUnixEndpoint, sunPathBytes } from '@ipcez/transport-unix';
@@ -97,6 +97,13 @@ export interface Diagnosis {
    */
   readonly server: Liveness | null;
   /**
+   * The ack mode a client with acks on would get from the live server at the endpoint
+   * (`socket.ackMode`): `'v2'` when it advertises protocol v2 (its marker exists), `'seed'`
+   * when it does not but named signals work here, `'off'` otherwise (and for WebSocket URLs);
+   * `null` without an endpoint or a live server.
+   */
+  readonly ackMode: 'v2' | 'seed' | 'off' | null;
+  /**
    * What dead servers left behind (Linux): the endpoint's stale socket file and orphaned
    * semaphores; without an endpoint, every ipcez semaphore in /dev/shm whose endpoint no
    * server answers. `removed` says whether `fix` removed it.
@@ -186,6 +193,7 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
   let mapping: Diagnosis['mapping'] = null;
   let signals: Diagnosis['signals'] = null;
   let server: Liveness | null = null;
+  let ackMode: Diagnosis['ackMode'] = null;
   let canonical: string | undefined;
   if (detected) {
     try {
@@ -241,6 +249,10 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
 
   if (endpoint !== undefined && mapping !== null && mapping.kind !== 'websocket-url') {
     server = await probeLocal(canonical === undefined ? mapping.resolved : addressOf(canonical));
+    if (server.state === 'live') {
+      const isV2 = await hasV2Marker(mapping.resolved).catch(() => false);
+      ackMode = isV2 ? 'v2' : signals?.available === true ? 'seed' : 'off';
+    }
     if (server.state === 'not-a-socket') {
       fixes.push(
         `${mapping.resolved} exists but is not a socket: ipcez will neither listen there nor remove it; move it away`,
@@ -306,6 +318,14 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
       unknown: `unknown (${server.state === 'unknown' ? server.reason : ''})`,
     };
     lines.push(`server: ${text[server.state]}`);
+    if (ackMode !== null) {
+      const modes = {
+        v2: 'v2 (the listener advertises protocol v2: acks in-band, exact per connection)',
+        seed: 'seed (no v2 marker: acks through the named signals, per endpoint)',
+        off: 'off (neither protocol v2 nor named signals)',
+      } as const;
+      lines.push(`ack mode: ${modes[ackMode]}`);
+    }
   }
   for (const l of leftovers) {
     const what = l.kind === 'socket-file' ? 'stale socket file' : 'orphaned semaphore';
@@ -329,6 +349,7 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
     mapping,
     signals,
     server,
+    ackMode,
     leftovers,
     fixes,
     lines,

@@ -140,6 +140,7 @@ describe.runIf(onLinux)('ipcez doctor: liveness and leftovers (real processes)',
     const result = await runCli(['doctor', path, '--fix']);
     expect(result.code, result.stdout).toBe(0);
     expect(result.stdout).toMatch(/server: live/);
+    expect(result.stdout).toMatch(/ack mode: v2 /);
     expect(result.stdout).not.toMatch(/removed/);
     expect(existsSync(path)).toBe(true);
     expect(semaphoresOf(path)).toEqual(before);
