@@ -29,6 +29,8 @@ const SETTLED: Promise<void> = Promise.resolve();
 function noop(): void {
   // An unwaited slot has nobody to tell.
 }
+/** The one place in line of every unwaited send that cannot be withdrawn (already settled). */
+const UNWAITED: Slot = { promise: SETTLED, resolve: noop, reject: noop, deadline: Infinity, isSettled: true };
 
 /** What {@link AckLedger.acknowledge} found wrong with an ACK, or `undefined` when it is fine. */
 export type AckViolation = string | undefined;
@@ -79,12 +81,17 @@ export class AckLedger {
 
   /**
    * Adds the place in line of a data frame whose send does not wait for its ACK: the peer
-   * acks it all the same, and ACK counts must stay exact.
+   * acks it all the same, and ACK counts must stay exact. A send that can never be withdrawn
+   * (no `signal`) shares one settled place; one that can gets its own, for
+   * {@link AckLedger.cancel}.
    *
+   * @param isCancellable - whether the send may still be withdrawn before it is written.
    * @returns the slot (its promise is already settled).
    */
-  addUnwaited(): AckSlot {
-    const slot: Slot = { promise: SETTLED, resolve: noop, reject: noop, deadline: Infinity, isSettled: true };
+  addUnwaited(isCancellable: boolean): AckSlot {
+    const slot: Slot = isCancellable
+      ? { promise: SETTLED, resolve: noop, reject: noop, deadline: Infinity, isSettled: true }
+      : UNWAITED;
     if (this.#failure === undefined) this.#line.push(slot);
     return slot;
   }

@@ -128,11 +128,16 @@ export class InBandAcks {
     }
     const ledger = this.#ledger;
     if (!isWaiting) {
-      const place = ledger.addUnwaited();
+      const signal = options?.signal;
+      const place = ledger.addUnwaited(signal !== undefined);
       const written = connection.send(message, options);
-      written.catch((error: unknown) => {
-        if (connection.state !== 'closed') ledger.cancel(place, error);
-      });
+      // Only a send with a signal can be withdrawn before it is written (aborted while it waits
+      // for room); any other rejection is the connection's end, which fails the whole line.
+      if (signal !== undefined) {
+        written.catch((error: unknown) => {
+          if (connection.state !== 'closed') ledger.cancel(place, error);
+        });
+      }
       return written;
     }
     const slot = ledger.add();

@@ -244,9 +244,8 @@ interface Goal {
   readonly note?: string;
 }
 
-const SEED_NOTE =
-  'measured with the seed ack protocol (OS semaphores, one send in its ready/write/ack cycle at a time); ' +
-  'the goal is for protocol v2 in-band acks, which have not landed yet';
+/** The acked rows: two ipcez peers, so protocol v2 (acks in-band on the connection). */
+const ACK_NOTE = 'acks on: protocol v2, in-band';
 
 function goals(r: Results): Goal[] {
   const out: Goal[] = [];
@@ -291,14 +290,14 @@ function goals(r: Results): Goal[] {
       `acked throughput >= 0.5x unacked, ${sizeLabel(size)}`,
       r.ratio(`throughput-unix-${size}`, 'ipcez-on', 'ipcez-off', 'msgPerSec'),
       (v) => v >= 0.5,
-      SEED_NOTE,
+      ACK_NOTE,
     );
   }
   ratioGoal(
     'acked round trip p50 <= 1.1x unacked',
     r.ratio('rtt-64', 'ipcez-on', 'ipcez-off', 'p50Us'),
     (v) => v <= 1.1,
-    SEED_NOTE,
+    ACK_NOTE,
   );
   for (const size of SIZES) {
     ratioGoal(
@@ -379,10 +378,7 @@ function headlinePanels(r: Results): Panel[] {
 }
 
 function readmeBlock(r: Results, when: string, m: Record<string, string | number>, goalList: readonly Goal[]): string {
-  const rows = goalList.map(
-    (g) =>
-      `| ${g.goal} | ${g.measured} | ${g.status === 'met' ? 'met' : `**missed**${g.note ? ' (seed acks)' : ''}`} |`,
-  );
+  const rows = goalList.map((g) => `| ${g.goal} | ${g.measured} | ${g.status === 'met' ? 'met' : '**missed**'} |`);
   const cell = (group: string, library: Library, metric: string, format: (v: number) => string): string => {
     const s = r.summary(group, library, metric);
     return `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
