@@ -346,3 +346,23 @@ describe.runIf(process.platform === 'linux')('protocol v2 against raw peers', ()
     expect(raw.reader.isEnded).toBe(true);
   });
 });
+
+describe.runIf(process.platform === 'linux')('protocol v2 timeouts of sends written at different times', () => {
+  it('every unacked send times out, whether written alone or with others, in one tick or the next', async () => {
+    const path = join(dir, 'late.sock');
+    await rawServer(path, true, async (socket, reader) => {
+      expect(await reader.header()).toBe(HELLO);
+      socket.write(word(REPLY_V2));
+    });
+    const socket = await client(path, { ackTimeoutMs: 80 });
+    const first = [socket.sendMessage('a'), socket.sendMessage('b')];
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = [socket.sendMessage('c')];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const third = [socket.sendMessage('d'), socket.sendMessage('e')];
+    const outcomes = await Promise.allSettled([...first, ...second, ...third]);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as { code: string }).code : 'ok'))).toEqual(
+      Array.from({ length: 5 }, () => 'IPCEZ_ERR_ACK_TIMEOUT'),
+    );
+  });
+});

@@ -3,6 +3,11 @@ import type { SendOptions } from '../contracts.js';
 import type { MessageConnection } from '../engine/message-connection.js';
 import { ProtocolError } from '../errors.js';
 import { AckLedger } from './ack-ledger.js';
+import type { AckSlot } from './ack-ledger.js';
+
+function noop(): void {
+  // A rejection that needs no handling here (see the call site).
+}
 
 /**
  * The ACK control header for `count` frames (docs/PROTOCOL.md §5).
@@ -67,6 +72,8 @@ export class InBandAcks {
   readonly #connection: MessageConnection;
   readonly #ledger: AckLedger;
   readonly #disposables: Disposable[] = [];
+  /** The acked sends of the latest write promise, settled together when it is written. */
+  #group: { readonly written: Promise<void>; readonly slots: AckSlot[]; isDone: boolean } | undefined;
 
   /**
    * Starts v2 on `connection`: from now on every read batch is acked and control headers are
@@ -107,8 +114,7 @@ export class InBandAcks {
    * the connection's terminal error at once if it ends first. A send the connection refuses
    * without writing takes no slot and rejects as the connection does.
    *
-   * A send that does not wait (`isWaiting` false) that does not wait for its ACK still takes
-   * its place in line (the peer acks every frame it reads, and counts must stay exact), and
+   * A send that does not wait for its ACK (`isWaiting` false) still takes its place in line (the peer acks every frame it reads, and counts must stay exact), and
    * settles when written, as an unacknowledged send does.
    *
    * @param message - the payload.
@@ -141,16 +147,39 @@ export class InBandAcks {
       return written;
     }
     const slot = ledger.add();
-    connection.send(message, options).then(
-      () => {
-        ledger.written(slot);
-      },
-      (error: unknown) => {
-        // Rejected while the connection is open: never written (aborted while it waited for
-        // room), so it leaves the line. After the end, fail() has settled it already.
-        if (connection.state !== 'closed') ledger.cancel(slot, error);
-      },
-    );
+    const written = connection.send(message, options);
+    if (options?.signal !== undefined) {
+      written.then(
+        () => {
+          ledger.written(slot);
+        },
+        (error: unknown) => {
+          // Rejected while the connection is open: never written (aborted while it waited for
+          // room), so it leaves the line. After the end, fail() has settled it already.
+          if (connection.state !== 'closed') ledger.cancel(slot, error);
+        },
+      );
+      return slot.promise;
+    }
+    // Sends written together share one write promise: their timeouts start together, with one
+    // callback for the group instead of one per send (millions of small sends per second).
+    // (A group closes when its callback runs: a write promise may be one already settled and
+    // shared, for sends handed to the OS at once.)
+    const current = this.#group;
+    if (current?.written === written && !current.isDone) {
+      current.slots.push(slot);
+    } else {
+      const group = { written, slots: [slot], isDone: false };
+      this.#group = group;
+      written.then(
+        () => {
+          group.isDone = true;
+          for (const each of group.slots) ledger.written(each);
+        },
+        // Without a signal a send rejects only when the connection ends: fail() settles it.
+        noop,
+      );
+    }
     return slot.promise;
   }
 
