@@ -1,0 +1,81 @@
+// Protocol v2's receiving side over a real Unix socket pair: at most one ACK header per read
+// batch of the recipient, counting exactly the data frames of the batches (docs/PROTOCOL.md §5).
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HELLO_REPLY_V2, HELLO_V2, negotiateServer } from '@ipcez/core';
+import { createStreamConnection } from '@ipcez/core/stream';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+});
+
+function word(value: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(value >>> 0);
+  return out;
+}
+
+describe.runIf(process.platform !== 'win32')('in-band ACKs of a recipient', () => {
+  it('writes at most one ACK per read batch, and the ACKs count every data frame once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcez-v2acks-'));
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const path = join(dir, 's.sock');
+    const server = net.createServer();
+    server.listen(path);
+    await once(server, 'listening');
+    cleanups.push(() => server.close());
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    // The peer is a raw socket: it says HELLO, sends data frames in many writes, and counts
+    // the ACK headers that come back.
+    const raw = net.connect(path);
+    cleanups.push(() => raw.destroy());
+    await once(raw, 'connect');
+    const [socket] = await accepted;
+    const connection = createStreamConnection(socket, { transport: 'unix', endpoint: path });
+    cleanups.push(() => {
+      connection.destroy();
+    });
+    let batches = 0;
+    let frames = 0;
+    connection.observeReads((messages) => {
+      batches++;
+      frames += messages.length;
+    });
+    connection.messageHandler(() => undefined);
+    const negotiated = negotiateServer(connection, 5_000, 5_000);
+    let received = Buffer.alloc(0);
+    raw.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    raw.write(word(HELLO_V2));
+    expect((await negotiated).mode).toBe('v2');
+    const total = 2000;
+    for (let i = 0; i < total; i += 100) {
+      raw.write(Buffer.concat(Array.from({ length: 100 }, (_, j) => Buffer.concat([word(4), word(i + j)]))));
+      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await expect.poll(() => frames, { timeout: 4000 }).toBe(total);
+    // Let the last ACKs reach the raw peer.
+    await expect
+      .poll(
+        () => {
+          const headers = [];
+          for (let offset = 4; offset + 4 <= received.length; offset += 4) headers.push(received.readUInt32BE(offset));
+          return headers.reduce((sum, h) => sum + (h & 0xff_ffff), 0);
+        },
+        { timeout: 4000 },
+      )
+      .toBe(total);
+    expect(received.readUInt32BE(0)).toBe(HELLO_REPLY_V2);
+    const acks: number[] = [];
+    for (let offset = 4; offset < received.length; offset += 4) acks.push(received.readUInt32BE(offset));
+    expect(acks.every((h) => h >>> 24 === 0x83)).toBe(true);
+    expect(acks.length).toBeGreaterThanOrEqual(1);
+    expect(acks.length).toBeLessThanOrEqual(batches);
+  });
+});
