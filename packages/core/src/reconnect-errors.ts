@@ -31,8 +31,10 @@ export class ReconnectFailedError extends IpcezError {
 }
 
 /**
- * A send made while a reconnecting client was disconnected waited longer than its timeout
- * for the connection to come back. Nothing was sent.
+ * A send took longer than its timeout: a send made while a reconnecting client was
+ * disconnected (nothing was sent), or any send of a socket with `sendTimeoutMs` (waiting for
+ * room, writing and the ack together; a send still waiting for room was withdrawn, one already
+ * handed to the OS may still be delivered).
  *
  * @example
  * ```ts
@@ -45,9 +47,12 @@ export class SendTimeoutError extends IpcezError {
   /** The timeout that elapsed, in milliseconds. */
   readonly timeoutMs: number;
 
-  /** @param timeoutMs - the timeout that elapsed. */
-  constructor(timeoutMs: number) {
-    super(`not reconnected within ${timeoutMs} ms; the message was not sent`);
+  /**
+   * @param timeoutMs - the timeout that elapsed.
+   * @param detail - what happened, for the message (default: the reconnecting client's case).
+   */
+  constructor(timeoutMs: number, detail = `not reconnected within ${timeoutMs} ms; the message was not sent`) {
+    super(detail);
     this.timeoutMs = timeoutMs;
   }
 }

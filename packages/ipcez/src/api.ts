@@ -71,6 +71,7 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
     retry: _r,
     negotiationTimeoutMs: _n,
     allowOtherUsers: _u,
+    sendTimeoutMs: _s,
     ...rest
   } = options as WithDetect<ConnectOptions & ListenOptions>;
   const picked: Record<string, unknown> = defined(rest);
@@ -83,6 +84,14 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
     }
   }
   return picked;
+}
+
+function resolveSendTimeout(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 2_147_483_647) {
+    throw invalidArgError(`sendTimeoutMs must be a positive number of milliseconds, got ${String(value)}`, 'range');
+  }
+  return value;
 }
 
 function resolveNegotiationTimeout(value: number | undefined): number {
@@ -100,7 +109,7 @@ function resolveNegotiationTimeout(value: number | undefined): number {
 function prepare(
   endpoint: string,
   options: ConnectOptions | ListenOptions,
-): { detection: Detection; ack: boolean; ackTimeoutMs: number } {
+): { detection: Detection; ack: boolean; ackTimeoutMs: number; sendTimeoutMs: number | undefined } {
   const detectInputs = options as WithDetect<ConnectOptions>;
   const detection = detectTransport(
     endpoint,
@@ -108,8 +117,9 @@ function prepare(
   );
   const ack = resolveAck(detection, options.ack);
   const ackTimeoutMs = resolveAckTimeout(options.ackTimeoutMs);
+  const sendTimeoutMs = resolveSendTimeout(options.sendTimeoutMs);
   options.signal?.throwIfAborted();
-  return { detection, ack, ackTimeoutMs };
+  return { detection, ack, ackTimeoutMs, sendTimeoutMs };
 }
 
 /**
@@ -138,19 +148,23 @@ function prepare(
  * ```
  */
 export async function connect(endpoint: string, options: ConnectOptions = {}): Promise<Socket> {
-  const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
+  const { detection, ack, ackTimeoutMs, sendTimeoutMs } = prepare(endpoint, options);
   const retry = resolveRetry(options.retry);
   const transport = transportFor(detection);
   const open = (): Promise<Connection> =>
     withRetry(endpoint, () => transport.connect(endpoint, transportOptions(detection, options)), retry, options.signal);
   const connection = await open();
   if (detection.transport === 'ws') {
-    return new IpcezSocket(traceConnection(connection, 'client', false), { isAcked: false, ackMode: 'off' });
+    return new IpcezSocket(
+      traceConnection(connection, 'client', false),
+      { isAcked: false, ackMode: 'off' },
+      sendTimeoutMs,
+    );
   }
   // Local: protocol v2 where the listener advertises it, else seed mode (docs/PROTOCOL.md §5).
   const acked = await openAckedClient(connection, open, ack, ackTimeoutMs, options.signal);
   debug('client %s: ack mode %s', acked.endpoint, acked.ackMode);
-  return new IpcezSocket(traceConnection(acked, 'client', acked.isAcked), acked);
+  return new IpcezSocket(traceConnection(acked, 'client', acked.isAcked), acked, sendTimeoutMs);
 }
 
 /**
@@ -174,7 +188,7 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
  * ```
  */
 export async function listen(endpoint: string, options: ListenOptions = {}): Promise<Server> {
-  const { detection, ack, ackTimeoutMs } = prepare(endpoint, options);
+  const { detection, ack, ackTimeoutMs, sendTimeoutMs } = prepare(endpoint, options);
   const negotiationTimeoutMs = resolveNegotiationTimeout(options.negotiationTimeoutMs);
   const allowOtherUsers: unknown = options.allowOtherUsers ?? false;
   if (typeof allowOtherUsers !== 'boolean') {
@@ -231,6 +245,7 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
   const server = new IpcezServer(listener, {
     wrap: acks === undefined ? (c) => new AckedConnection(c, 'off', false) : acks.wrap,
     isAcked: ack,
+    sendTimeoutMs,
     beforeClose: () => {
       onAbort?.[Symbol.dispose]();
     },

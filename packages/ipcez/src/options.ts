@@ -16,6 +16,14 @@ interface FacadeOptions {
   readonly ack?: boolean;
   /** How long a send waits for "data acked", in ms (default 5000). */
   readonly ackTimeoutMs?: number;
+  /**
+   * Bounds each `sendMessage` as a whole, in ms: waiting for room in the send queue (a peer
+   * that does not read), writing, and the ack where acks are on. Past it the send rejects with
+   * `SendTimeoutError` (`IPCEZ_ERR_SEND_TIMEOUT`): withdrawn if it was still waiting for room,
+   * otherwise written and possibly delivered later. Default: no bound (a send waits as long
+   * as the connection lives; `ackTimeoutMs` still bounds the ack itself).
+   */
+  readonly sendTimeoutMs?: number;
 }
 
 /**

@@ -68,6 +68,8 @@ export interface ServerHooks {
   readonly wrap: (connection: Connection) => (Connection & AckInfo) | Promise<Connection & AckInfo>;
   /** Whether this server's own sends wait for acks (its `ack` option). */
   readonly isAcked: boolean;
+  /** The accepted sockets' `sendTimeoutMs`, if any. */
+  readonly sendTimeoutMs?: number | undefined;
   /** Runs first in `close()`, before the listener closes (e.g. drop the abort listener). */
   readonly beforeClose?: () => void;
   /** Runs last in `close()`, after the listener closed (e.g. close the ack signal handles). */

@@ -1,4 +1,4 @@
-import { describeValue, invalidArgError } from '@ipcez/core';
+import { SendTimeoutError, describeValue, invalidArgError } from '@ipcez/core';
 import type { Connection, ConnectionState, MessageHandler, SendOptions, TransportKind } from '@ipcez/core';
 
 /** Options of {@link Socket.sendMessage}. */
@@ -48,7 +48,9 @@ export interface Socket extends AsyncDisposable, AsyncIterable<Uint8Array> {
    * @param message - bytes, or a string (sent as UTF-8). Bytes are not copied: do not mutate
    *   them until the promise settles.
    * @param options - `signal` to stop waiting, `wait: false` to reject instead of waiting for room.
-   * @returns resolves when written (and acked, on an acknowledged socket).
+   * @returns resolves when written (and acked, on an acknowledged socket); with the socket's
+   *   `sendTimeoutMs`, rejects with `SendTimeoutError` (`IPCEZ_ERR_SEND_TIMEOUT`) when the whole
+   *   send takes longer.
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`), synchronously, when `message` is neither bytes nor a string.
    */
   sendMessage(message: Uint8Array | string, options?: SendMessageOptions): Promise<void>;
@@ -84,10 +86,12 @@ const utf8 = new TextEncoder();
 export class IpcezSocket implements Socket {
   readonly #connection: Connection;
   readonly #ack: AckInfo;
+  readonly #sendTimeoutMs: number | undefined;
 
-  constructor(connection: Connection, ack: AckInfo) {
+  constructor(connection: Connection, ack: AckInfo, sendTimeoutMs?: number) {
     this.#connection = connection;
     this.#ack = { isAcked: ack.isAcked, ackMode: ack.ackMode };
+    this.#sendTimeoutMs = sendTimeoutMs;
   }
 
   get transport(): TransportKind {
@@ -119,9 +123,54 @@ export class IpcezSocket implements Socket {
   }
 
   sendMessage(message: Uint8Array | string, options?: SendMessageOptions): Promise<void> {
-    if (typeof message === 'string') return this.#connection.send(utf8.encode(message), options);
-    if (message instanceof Uint8Array) return this.#connection.send(message, options);
-    throw invalidArgError(`message must be a Uint8Array or a string, got ${describeValue(message)}`);
+    let bytes: Uint8Array;
+    if (typeof message === 'string') bytes = utf8.encode(message);
+    else if (message instanceof Uint8Array) bytes = message;
+    else throw invalidArgError(`message must be a Uint8Array or a string, got ${describeValue(message)}`);
+    const timeoutMs = this.#sendTimeoutMs;
+    if (timeoutMs === undefined) return this.#connection.send(bytes, options);
+    return this.#sendWithin(bytes, options, timeoutMs);
+  }
+
+  // sendTimeoutMs bounds the whole send: waiting for room, writing, and the ack. A send still
+  // waiting for room is withdrawn through the signal the engine honours there; once handed to
+  // the OS it cannot be taken back, so the caller is told it timed out and it may still arrive.
+  #sendWithin(bytes: Uint8Array, options: SendMessageOptions | undefined, timeoutMs: number): Promise<void> {
+    const controller = new AbortController();
+    const userSignal = options?.signal;
+    const onUserAbort = (): void => {
+      controller.abort(userSignal?.reason);
+    };
+    if (userSignal !== undefined) {
+      if (userSignal.aborted) return Promise.reject(userSignal.reason as Error);
+      userSignal.addEventListener('abort', onUserAbort, { once: true });
+    }
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new SendTimeoutError(
+          timeoutMs,
+          `the send did not complete within sendTimeoutMs ${timeoutMs} ms (waiting for room, writing, and the ack where acks are on); if it was already written, it may still be delivered`,
+        );
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+      const settle = (): void => {
+        clearTimeout(timer);
+        userSignal?.removeEventListener('abort', onUserAbort);
+      };
+      this.#connection.send(bytes, { ...options, signal: controller.signal }).then(
+        () => {
+          settle();
+          resolve();
+        },
+        (error: unknown) => {
+          settle();
+          // The connection's own rejection, passed on as it is (an IpcezError, or the abort reason).
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          reject(error);
+        },
+      );
+    });
   }
 
   messageHandler(handler: MessageHandler): void {
