@@ -42,8 +42,11 @@ export interface SignalFile {
 
 /** The credentials of the process at the other end of a Unix socket, as the kernel saw it connect. */
 export interface PeerCredentials {
+  /** The peer's process id. */
   readonly pid: number;
+  /** The peer's user id. */
   readonly uid: number;
+  /** The peer's group id. */
   readonly gid: number;
 }
 

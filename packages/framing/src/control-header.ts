@@ -15,7 +15,14 @@ export const CONTROL_FLAG = 0x8000_0000;
  * ways, value = how many more of the peer's data frames were read, 1 to 2^24 − 1). Every other
  * type is reserved: receiving one is a protocol error.
  */
-export const CONTROL_TYPES = { HELLO: 0x01, HELLO_REPLY: 0x02, ACK: 0x03 } as const;
+export const CONTROL_TYPES = {
+  /** Client → server, the first 4 bytes of the connection: the version the client speaks. */
+  HELLO: 0x01,
+  /** Server → client: the version the connection uses (2, or 0 for seed mode). */
+  HELLO_REPLY: 0x02,
+  /** Both ways: how many more of the peer's data frames were read since the previous ACK. */
+  ACK: 0x03,
+} as const;
 
 /** One of {@link CONTROL_TYPES}' values. */
 export type ControlType = (typeof CONTROL_TYPES)[keyof typeof CONTROL_TYPES];
@@ -28,7 +35,9 @@ export const V2_PROTOCOL_VERSION = 2;
 
 /** A decoded control header: its type (0–127, not necessarily a known one) and value. */
 export interface ControlHeader {
+  /** Bits 30–24: the type (0–127; see {@link CONTROL_TYPES}, the others are reserved). */
   readonly type: number;
+  /** Bits 23–0: the value (0 to {@link MAX_CONTROL_VALUE}). */
   readonly value: number;
 }
 

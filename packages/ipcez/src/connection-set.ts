@@ -3,8 +3,20 @@ import type { Socket } from './socket.js';
 
 /** One connection's outcome of `server.broadcast`. */
 export type BroadcastResult =
-  | { readonly socket: Socket; readonly ok: true }
-  | { readonly socket: Socket; readonly ok: false; readonly error: unknown };
+  | {
+      /** The socket the message was sent to. */
+      readonly socket: Socket;
+      /** The send resolved. */
+      readonly ok: true;
+    }
+  | {
+      /** The socket the message was sent to. */
+      readonly socket: Socket;
+      /** The send failed. */
+      readonly ok: false;
+      /** Why (the socket's send rejection: gone, ack timeout, too large …). */
+      readonly error: unknown;
+    };
 
 /**
  * The sockets a server accepted and that are still open. Closed ones are dropped when the

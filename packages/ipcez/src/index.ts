@@ -4,7 +4,7 @@ export type { RetryOptions } from './retry.js';
 export { connectReconnecting } from './reconnecting-socket.js';
 export type { ReconnectingSocket, ReconnectOptions, ReconnectingConnectOptions } from './reconnecting-socket.js';
 export type { BroadcastResult } from './connection-set.js';
-export type { Socket, SendMessageOptions } from './socket.js';
+export type { Socket, SendMessageOptions, AckMode } from './socket.js';
 export type { Server } from './server.js';
 export { detectTransport, isWebSocketUrl, TARGETS, OSES } from './detect.js';
 export type { Detection, DetectOptions, DetectionSource, Target, Os } from './detect.js';

@@ -12,7 +12,12 @@ export interface RequestType<P, R> {
   /** The JSON-RPC method name. */
   readonly method: string;
   /** Compile-time only: never set. */
-  readonly '~types'?: { readonly params: P; readonly result: R };
+  readonly '~types'?: {
+    /** The params' type. */
+    readonly params: P;
+    /** The result's type. */
+    readonly result: R;
+  };
 }
 
 /**
@@ -24,7 +29,10 @@ export interface NotificationType<P> {
   /** The JSON-RPC method name. */
   readonly method: string;
   /** Compile-time only: never set. */
-  readonly '~types'?: { readonly params: P };
+  readonly '~types'?: {
+    /** The params' type. */
+    readonly params: P;
+  };
 }
 
 function checkMethod(method: unknown): string {

@@ -26,7 +26,18 @@ export interface RpcSocket {
 
 /** What an {@link RpcSocket} hands its message handler. */
 export type RpcSocketResult =
-  { readonly ok: true; readonly message: Uint8Array } | { readonly ok: false; readonly error: Error };
+  | {
+      /** A message arrived. */
+      readonly ok: true;
+      /** Its bytes. */
+      readonly message: Uint8Array;
+    }
+  | {
+      /** The connection ended. */
+      readonly ok: false;
+      /** Why. */
+      readonly error: Error;
+    };
 
 /** A JSON-RPC request or response id. */
 export type RpcId = number | string | null;
@@ -116,7 +127,23 @@ export interface RpcConnection extends AsyncDisposable {
     params?: undefined,
     options?: RequestOptions,
   ): Promise<R>;
+  /**
+   * Sends a request of a typed method with its params (see the first overload).
+   *
+   * @param type - the {@link RequestType}.
+   * @param params - the params, of the method's type.
+   * @param options - {@link RequestOptions}.
+   * @returns the result, of the method's type.
+   */
   request<P, R>(type: RequestType<P, R>, params: P, options?: RequestOptions): Promise<R>;
+  /**
+   * Sends a request by method name, untyped (see the first overload).
+   *
+   * @param method - the method name.
+   * @param params - an object or an array, or `undefined` for none.
+   * @param options - {@link RequestOptions}.
+   * @returns the result.
+   */
   request(method: string, params?: unknown, options?: RequestOptions): Promise<unknown>;
   /**
    * Sends a notification (no reply).
@@ -126,7 +153,21 @@ export interface RpcConnection extends AsyncDisposable {
    *   rejects with the socket's send error.
    */
   notify(type: NotificationType<void> | NotificationType<undefined>, params?: undefined): Promise<void>;
+  /**
+   * Sends a notification of a typed method with its params (see the first overload).
+   *
+   * @param type - the {@link NotificationType}.
+   * @param params - the params, of the method's type.
+   * @returns resolves when the socket sent it.
+   */
   notify<P>(type: NotificationType<P>, params: P): Promise<void>;
+  /**
+   * Sends a notification by method name, untyped (see the first overload).
+   *
+   * @param method - the method name.
+   * @param params - an object or an array, or `undefined` for none.
+   * @returns resolves when the socket sent it.
+   */
   notify(method: string, params?: unknown): Promise<void>;
   /**
    * Sets the handler of one request method.
@@ -135,6 +176,13 @@ export interface RpcConnection extends AsyncDisposable {
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when the method already has a handler.
    */
   onRequest<P, R>(type: RequestType<P, R>, handler: RequestHandler<P, R>): Disposable;
+  /**
+   * Sets the handler of one request method by name, untyped (see the first overload).
+   *
+   * @param method - the method name.
+   * @param handler - answers each request of it.
+   * @returns a disposable that removes it (idempotent).
+   */
   onRequest(method: string, handler: RequestHandler<unknown, unknown>): Disposable;
   /**
    * Sets the handler of one notification method. Notifications nobody handles are dropped.
@@ -143,6 +191,13 @@ export interface RpcConnection extends AsyncDisposable {
    * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) when the method already has a handler, or is `$/cancelRequest`.
    */
   onNotification<P>(type: NotificationType<P>, handler: NotificationHandler<P>): Disposable;
+  /**
+   * Sets the handler of one notification method by name, untyped (see the first overload).
+   *
+   * @param method - the method name.
+   * @param handler - gets each notification of it.
+   * @returns a disposable that removes it (idempotent).
+   */
   onNotification(method: string, handler: NotificationHandler<unknown>): Disposable;
   /**
    * Calls `handler` once with the socket's terminal error when the connection ends (at once,

@@ -10,7 +10,7 @@ export const BACKLOG_RETRY_MS = 1000;
 /**
  * Opens a `net.Socket` to a Unix socket path or a Windows pipe name and waits until it is
  * connected. A connect that finds the listener's accept backlog full (`EAGAIN`: clients arrive
- * faster than it accepts) is retried for up to {@link BACKLOG_RETRY_MS}. Rejects with the OS
+ * faster than it accepts) is retried for up to 1 s. Rejects with the OS
  * error (the socket destroyed and closed), or with `signal.reason` when the signal aborts first.
  *
  * @param address - the socket path or pipe name, as `net.connect({ path })` takes it.
@@ -87,7 +87,17 @@ export async function destroySocket(socket: net.Socket): Promise<void> {
 }
 
 /** What answers at a local endpoint: a live server, or the OS error of the connect attempt. */
-export type ProbeResult = { readonly isLive: true } | { readonly isLive: false; readonly error: unknown };
+export type ProbeResult =
+  | {
+      /** A server accepted the probe connection. */
+      readonly isLive: true;
+    }
+  | {
+      /** Nothing accepted it. */
+      readonly isLive: false;
+      /** The connect failure, for the transport to interpret (`ECONNREFUSED`, `ENOENT` …). */
+      readonly error: unknown;
+    };
 
 /**
  * The liveness check both local listeners run before they bind: connects once to see whether

@@ -23,11 +23,35 @@ export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 100;
 
 /** What a client's negotiation ended in. `retry`: the connection closed before any reply. */
 export type ClientNegotiation =
-  { readonly mode: 'v2'; readonly acks: InBandAcks } | { readonly mode: 'seed' } | { readonly mode: 'retry' };
+  | {
+      /** The server answered HELLO_REPLY 2. */
+      readonly mode: 'v2';
+      /** The connection's in-band acks, already started. */
+      readonly acks: InBandAcks;
+    }
+  | {
+      /** HELLO_REPLY 0, or a data frame before any reply. */
+      readonly mode: 'seed';
+    }
+  | {
+      /** The connection closed before any reply (a stale marker): connect again without HELLO. */
+      readonly mode: 'retry';
+    };
 
 /** What a server's negotiation ended in. */
 export type ServerNegotiation =
-  { readonly mode: 'v2'; readonly acks: InBandAcks } | { readonly mode: 'seed'; readonly isDataFirst: boolean };
+  | {
+      /** The client said HELLO 2 (or more): HELLO_REPLY 2 was queued. */
+      readonly mode: 'v2';
+      /** The connection's in-band acks, already started. */
+      readonly acks: InBandAcks;
+    }
+  | {
+      /** A data frame came first, an older HELLO, or nothing within the pending time. */
+      readonly mode: 'seed';
+      /** Whether a data frame decided it (that read batch is passed to `onDecision`). */
+      readonly isDataFirst: boolean;
+    };
 
 const NEGOTIATING = Symbol('protocol v2 negotiation');
 
