@@ -332,10 +332,27 @@ class JsonRpcConnection implements RpcConnection {
     this.#maxHandlers = positiveInteger('maxConcurrentHandlers', options.maxConcurrentHandlers, DEFAULT_MAX_HANDLERS);
     this.#defaultTimeoutMs = checkTimeout('defaultTimeoutMs', options.defaultTimeoutMs);
     this.#socket = socket;
+    // Messages that arrived before this connection existed (a socket's first message may be
+    // read before it is handed over) are dispatched on the next microtask, not inside this
+    // constructor: the handlers a caller registers right after creating it are in place by then.
+    let early: RpcSocketResult[] | undefined = [];
     socket.messageHandler((result) => {
-      if (result.ok) this.#onMessage(result.message);
-      else this.#end(result.error);
+      if (early !== undefined) {
+        early.push(result);
+        return;
+      }
+      this.#onResult(result);
     });
+    queueMicrotask(() => {
+      const queued = early ?? [];
+      early = undefined;
+      for (const result of queued) this.#onResult(result);
+    });
+  }
+
+  #onResult(result: RpcSocketResult): void {
+    if (result.ok) this.#onMessage(result.message);
+    else this.#end(result.error);
   }
 
   get state(): 'open' | 'closed' {
