@@ -90,6 +90,17 @@ const packages = readdirSync(join(root, 'packages'))
 const byName = new Map(packages.map((p) => [p.json.name, p]));
 
 /** The package and, transitively, the ipcez packages it depends on. */
+// What a package's README tells users to install beside it (`npm install @ipcez/rpc ipcez`):
+// its example uses it, so its scratch project gets it too (and nothing else).
+const COMPANIONS = { '@ipcez/rpc': ['ipcez'] };
+
+/** The package, its ipcez dependencies, and its README's companions with theirs. */
+function installSet(name) {
+  const set = closure(name);
+  for (const companion of COMPANIONS[name] ?? []) closure(companion, set);
+  return set;
+}
+
 function closure(name, seen = new Set()) {
   if (seen.has(name)) return seen;
   seen.add(name);
@@ -174,7 +185,7 @@ try {
           join(scratch, 'package.json'),
           JSON.stringify({ name: 'scratch', private: true, type: 'module' }),
         );
-        const wanted = [...closure(name)].map((n) => tarballs.get(n));
+        const wanted = [...installSet(name)].map((n) => tarballs.get(n));
         const args = ['install', '--prefer-offline', '--no-audit', '--no-fund', ...wanted, '@types/node@20'];
         return [name, await runAsync('npm', args, { cwd: scratch })];
       }),
@@ -191,7 +202,7 @@ try {
     }
     const installed = readdirSync(join(scratch, 'node_modules', '@ipcez')).map((d) => `@ipcez/${d}`);
     if (existsSync(join(scratch, 'node_modules', 'ipcez'))) installed.push('ipcez');
-    const extra = installed.filter((n) => !closure(name).has(n));
+    const extra = installed.filter((n) => !installSet(name).has(n));
     if (extra.length > 0) fail(`${name}: more than its dependencies installed: ${extra.join(', ')}`);
 
     // The README's first runnable example, exactly as the README runner runs it.
