@@ -3,13 +3,13 @@ import { ipcezEslint } from '@ipcez/tooling/eslint';
 const TRANSPORTS = ['@ipcez/transport-unix', '@ipcez/transport-pipe', '@ipcez/transport-ws', 'ipcez'];
 const byName = {
   group: ['**/src/*', '**/dist/*', '../../*'],
-  message: 'Import other packages by name, through their exports (STYLE.md section 1).',
+  message: 'Import other packages by name, through their exports.',
 };
-// STYLE.md section 7: only src/platform/index.ts chooses a backend (with a lazy import), so
+// Only src/platform/index.ts chooses a backend (with a lazy import), so
 // no other module may import src/platform/posix or src/platform/win32.
 const platformBackends = {
   group: ['**/platform/posix*', '**/platform/win32*', './posix*', './win32*'],
-  message: 'Only src/platform/index.ts loads a platform backend (STYLE.md section 7).',
+  message: 'Only src/platform/index.ts loads a platform backend.',
 };
 
 export default [
@@ -24,7 +24,7 @@ export default [
           patterns: [byName, platformBackends],
           paths: TRANSPORTS.map((name) => ({
             name,
-            message: 'This layer must not import that package (DESIGN.md "Packages and layering").',
+            message: 'This layer must not import that package (see the package table in the root README).',
           })),
         },
       ],

@@ -1,4 +1,4 @@
-// Type-aware lint preset for every ipcez package (STYLE.md section 12).
+// Type-aware lint preset for every ipcez package.
 // A package's eslint.config.js re-exports `ipcezEslint(import.meta.dirname, options)`.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -14,7 +14,7 @@ export function ipcezEslint(tsconfigRootDir, options = {}) {
   const restrictedPatterns = [
     {
       group: ['**/src/*', '**/dist/*', '../../*'],
-      message: 'Import other packages by name, through their exports (STYLE.md section 1).',
+      message: 'Import other packages by name, through their exports.',
     },
   ];
   if (options.neutral) {
@@ -25,7 +25,7 @@ export function ipcezEslint(tsconfigRootDir, options = {}) {
   }
   const restrictedPaths = (options.forbidImports ?? []).map((name) => ({
     name,
-    message: 'This layer must not import that package (DESIGN.md "Packages and layering").',
+    message: 'This layer must not import that package (see the package table in the root README).',
   }));
   return tseslint.config(
     { ignores: ['dist/**', 'coverage/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },

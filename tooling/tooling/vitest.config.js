@@ -1,4 +1,4 @@
-// Shared Vitest preset (STYLE.md section 9): low timeouts so hangs fail fast, tests in test/.
+// Shared Vitest preset: low timeouts so hangs fail fast, tests in test/.
 import { defineConfig } from 'vitest/config';
 
 /** @param {import('vitest/config').ViteUserConfig['test']} [overrides] */

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { deriveSignalNames } from '@ipcez/ack';
 
 describe('deriveSignalNames on linux', () => {
-  test('builds the DESIGN.md example names for /tmp/ipcez.sock', () => {
+  test('builds the docs/PROTOCOL.md example names for /tmp/ipcez.sock', () => {
     expect(deriveSignalNames('/tmp/ipcez.sock', 'linux')).toEqual({
       ready: '/ipcez_tmp_ipcez.sock.data_ready',
       acked: '/ipcez_tmp_ipcez.sock.data_acked',

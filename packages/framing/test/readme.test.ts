@@ -43,7 +43,7 @@ describe('README', () => {
     }
   });
 
-  it('has the STYLE.md section order: install, example, API, platform notes, environment, error codes, protocol version', () => {
+  it('has the house section order: install, example, API, platform notes, environment, error codes, protocol version', () => {
     const headings = [...__FRAMING_README__.matchAll(/^## (.+)$/gm)].map((m) => m[1]!);
     const order = [
       'Install',

@@ -10,7 +10,7 @@ type Expect =
 const TARGET_VALUES = [undefined, 'local', 'LOCAL', 'Remote', 'nope', ''];
 const OS_VALUES = [undefined, 'linux', 'Linux', 'windows', 'WINDOWS', 'windows_nt', 'Windows_NT', 'mac', ''];
 
-/** The rule of DESIGN.md, written independently of the implementation. */
+/** The detection rule of the README, written independently of the implementation. */
 function expected(target: string | undefined, os: string | undefined, platform: 'linux' | 'win32'): Expect {
   const t = target?.trim().toLowerCase();
   if (t === undefined || t === '') return { code: 'IPCEZ_ERR_DETECTION', variable: 'target', value: target };

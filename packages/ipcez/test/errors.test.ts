@@ -37,7 +37,7 @@ describe('the facade error classes', () => {
     },
   );
 
-  it('covers every code ipcez has, and ConnectionLostError extends IoError (DESIGN.md)', () => {
+  it('covers every code ipcez has, and ConnectionLostError extends IoError', () => {
     expect(classes.map(([, code]) => code).sort()).toEqual([...ipcez.IPCEZ_ERROR_CODES].sort());
     expect(new ipcez.ConnectionLostError('reset')).toBeInstanceOf(ipcez.IoError);
   });

@@ -27,7 +27,7 @@ describe('the ipcez README', () => {
     expect(table).toContain('`IPCEZ_ERR_INVALID_ARG`');
   });
 
-  it('states every CLI exit code of DESIGN.md', () => {
+  it('states every CLI exit code', () => {
     expect(readme).toContain(
       '0 success · 1 connection refused / no server · 3 transport error · 50 permission\ndenied · 64 invalid arguments · 78 detection failed / unsupported combination · 124 timeout\n(including an ack timeout) · 125 internal failure.',
     );

@@ -24,7 +24,7 @@ describe('README', () => {
     expect(missing).toEqual([]);
   });
 
-  it('keeps the STYLE.md section order: install, example, API, platform notes, env vars, error codes, compatibility', () => {
+  it('keeps the house section order: install, example, API, platform notes, env vars, error codes, compatibility', () => {
     const order = [
       'Install',
       'Example, alone',

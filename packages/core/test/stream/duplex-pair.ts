@@ -1,4 +1,4 @@
-// An in-memory pair of connected byte duplexes (STYLE.md §9, after ws's test/duplex-pair.js):
+// An in-memory pair of connected byte duplexes (after ws's test/duplex-pair.js):
 // what one side writes, the other reads, with real backpressure (a write's callback waits
 // until the reader has room) and socket-like ends (ending or destroying one side ends the
 // other's readable side). `writes` counts the write calls that reached the "OS".
