@@ -1,13 +1,12 @@
 // sendTimeoutMs bounds a whole send: waiting for room behind a peer that does not read,
 // writing, and the ack.
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSignalPair } from '@ipcez/ack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'ipcez';
+import { startRawServer } from './helpers/raw-server.js';
 
 const local = { target: 'local', os: 'linux' } as const;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -18,21 +17,9 @@ afterEach(async () => {
 async function rawServer(onSocket: (socket: net.Socket) => void, advertiseV2 = false): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'ipcez-sendto-'));
   const path = join(dir, 's.sock');
-  const pair = advertiseV2 ? await openSignalPair(path, { role: 'listener' }) : undefined;
-  pair?.advertiseV2();
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    onSocket(socket);
-  });
-  server.listen(path);
-  await once(server, 'listening');
+  const stop = await startRawServer(path, advertiseV2, onSocket);
   cleanups.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-    await once(server, 'close');
-    pair?.unlink();
-    await pair?.close();
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   });
   return path;

@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSignalPair } from '@ipcez/ack';
-import type { SignalPair } from '@ipcez/ack';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, listen } from 'ipcez';
 import type { MessageResult, Server, Socket } from 'ipcez';
 import { leftoverSemaphores } from './helpers/cli.js';
+import { startRawServer } from './helpers/raw-server.js';
 
 const local = { target: 'local', os: 'linux' } as const;
 const HELLO = 0x8100_0002;
@@ -92,25 +91,11 @@ async function rawServer(
   advertise: boolean,
   onSocket: (socket: net.Socket, reader: RawReader) => void | Promise<void>,
 ): Promise<void> {
-  let pair: SignalPair | undefined;
-  if (advertise) {
-    pair = await openSignalPair(path, { role: 'listener' });
-    pair.advertiseV2();
-  }
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    void onSocket(socket, new RawReader(socket));
-  });
-  server.listen(path);
-  await once(server, 'listening');
-  cleanups.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-    await once(server, 'close');
-    pair?.unlink();
-    await pair?.close();
-  });
+  cleanups.push(
+    await startRawServer(path, advertise, (socket) => {
+      void onSocket(socket, new RawReader(socket));
+    }),
+  );
 }
 
 async function ipcezServer(options: Record<string, unknown> = {}): Promise<Server> {
