@@ -1,7 +1,7 @@
 import { addAbortListener } from 'node:events';
 import type { Socket as NetSocket } from 'node:net';
 import { DEFAULT_NEGOTIATION_TIMEOUT_MS, invalidArgError } from '@ipcez/core';
-import type { Connection, Listener, Transport } from '@ipcez/core';
+import type { Connection, IpcezError, Listener, Transport } from '@ipcez/core';
 import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
 import { wsTransport } from '@ipcez/transport-ws';
@@ -59,8 +59,21 @@ function defined<T extends object>(source: T): Partial<T> {
 /** What every transport takes; anything else is a WebSocket option. */
 const COMMON_TRANSPORT_OPTIONS = new Set(['signal', 'maxMessageBytes', 'highWaterMark']);
 
+/** What every transport's `listen` takes besides those (the per-listener limits). */
+const LISTEN_TRANSPORT_OPTIONS = new Set([
+  'maxConnections',
+  'maxPartialBytes',
+  'frameTimeoutMs',
+  'idleTimeoutMs',
+  'onRefused',
+]);
+
 /** The options the chosen transport takes: everything but detection and acks. */
-function transportOptions(detection: Detection, options: ConnectOptions | ListenOptions): Record<string, unknown> {
+function transportOptions(
+  detection: Detection,
+  options: ConnectOptions | ListenOptions,
+  isListen = false,
+): Record<string, unknown> {
   const {
     target: _t,
     os: _o,
@@ -76,7 +89,9 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
   } = options as WithDetect<ConnectOptions & ListenOptions>;
   const picked: Record<string, unknown> = defined(rest);
   if (detection.transport !== 'ws') {
-    const wsOnly = Object.keys(picked).filter((key) => !COMMON_TRANSPORT_OPTIONS.has(key));
+    const wsOnly = Object.keys(picked).filter(
+      (key) => !COMMON_TRANSPORT_OPTIONS.has(key) && !(isListen && LISTEN_TRANSPORT_OPTIONS.has(key)),
+    );
     if (wsOnly.length > 0) {
       throw invalidArgError(
         `${wsOnly.join(', ')}: not an option of local endpoints (WebSocket-only, or unknown); this endpoint is ${detection.transport}`,
@@ -205,6 +220,10 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
           return false;
         }
       : undefined;
+  const { onRefused } = options;
+  if (onRefused !== undefined && typeof (onRefused as unknown) !== 'function') {
+    throw invalidArgError(`onRefused must be a function, got ${typeof onRefused}`);
+  }
   const transport = transportFor(detection);
   // Every local listener makes the seed pair and the v2 marker, whatever its own `ack`.
   const acks = detection.transport === 'ws' ? undefined : prepareAckedListener(ack, ackTimeoutMs, negotiationTimeoutMs);
@@ -225,7 +244,12 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
         ? undefined
         : await acquireListenerLock(endpoint, phase === undefined ? {} : { signal: phase.signal });
     listener = await transport.listen(endpoint, {
-      ...transportOptions(detection, options),
+      ...transportOptions(detection, options, true),
+      // Refusals (maxConnections) are written to the debug log, then told to the caller's hook.
+      onRefused: (error: IpcezError) => {
+        debug('%s refused a connection: %s', endpoint, error.message);
+        onRefused?.(error);
+      },
       ...(phase === undefined ? {} : { signal: phase.signal }),
       // The pair is unlinked first on every closing path (close, signal, listener failure).
       ...(acks === undefined ? {} : { beforeBind: acks.beforeBind, beforeClose: acks.unlink }),
