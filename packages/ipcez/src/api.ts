@@ -1,6 +1,6 @@
 import { addAbortListener } from 'node:events';
 import type { Socket as NetSocket } from 'node:net';
-import { DEFAULT_NEGOTIATION_TIMEOUT_MS, invalidArgError } from '@ipcez/core';
+import { DEFAULT_NEGOTIATION_TIMEOUT_MS, invalidArgError, resolveListenerLimits } from '@ipcez/core';
 import type { Connection, IpcezError, Listener, Transport } from '@ipcez/core';
 import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
@@ -220,10 +220,8 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
           return false;
         }
       : undefined;
-  const { onRefused } = options;
-  if (onRefused !== undefined && typeof (onRefused as unknown) !== 'function') {
-    throw invalidArgError(`onRefused must be a function, got ${typeof onRefused}`);
-  }
+  // The limits are checked here, before the listener lock and the ack signals are touched.
+  const { onRefused } = resolveListenerLimits(options);
   const transport = transportFor(detection);
   // Every local listener makes the seed pair and the v2 marker, whatever its own `ack`.
   const acks = detection.transport === 'ws' ? undefined : prepareAckedListener(ack, ackTimeoutMs, negotiationTimeoutMs);
