@@ -4,8 +4,17 @@
 import { readdirSync } from 'node:fs';
 import { connect } from 'ipcez';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { Child } from './helpers.js';
-import { isLinux, isLong, killAll, removeSemaphoresUnder, semaphoresUnder, start, tempDir } from './helpers.js';
+import type { Child, ListenerStats } from './helpers.js';
+import {
+  isLinux,
+  isLong,
+  killAll,
+  listenerStats,
+  removeSemaphoresUnder,
+  semaphoresUnder,
+  start,
+  tempDir,
+} from './helpers.js';
 
 const CYCLES = isLong ? 20_000 : 1000;
 const cleanups: (() => void)[] = [];
@@ -14,21 +23,6 @@ afterEach(async () => {
   await killAll();
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
-
-interface Stats {
-  readonly fds: number;
-  readonly handles: number;
-  readonly rss: number;
-  readonly live: number;
-  readonly accepted: number;
-}
-
-async function stats(listener: Child): Promise<Stats> {
-  const before = listener.lines.length;
-  listener.process.stdin?.write('stats\n');
-  const line = await listener.line((l) => l.startsWith('{') && listener.lines.indexOf(l) >= before);
-  return JSON.parse(line) as Stats;
-}
 
 async function cycle(endpoint: string, ack: boolean, n: number): Promise<void> {
   const payload = new TextEncoder().encode(`cycle ${n}`);
@@ -43,9 +37,9 @@ async function cycle(endpoint: string, ack: boolean, n: number): Promise<void> {
 }
 
 /** Polls until the listener has no live connection left (closes land asynchronously). */
-async function settled(listener: Child): Promise<Stats> {
+async function settled(listener: Child): Promise<ListenerStats> {
   for (let i = 0; ; i++) {
-    const now = await stats(listener);
+    const now = await listenerStats(listener);
     if (now.live === 0 || i === 100) return now;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
