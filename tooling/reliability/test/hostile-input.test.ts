@@ -38,7 +38,7 @@ function hostile(endpoint: string): { socket: net.Socket; closed: Promise<void> 
   const socket = net.connect(endpoint);
   // The listener closes these mid-write: EPIPE / ECONNRESET are the expected outcome.
   socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => { resolve(); }));
   return { socket, closed };
 }
 
@@ -102,15 +102,13 @@ describe.runIf(isLinux)('hostile input against a listener process', () => {
       });
       // Giant headers: over the limit, the largest length there is, and a control header (top
       // bit set: ACK 1) on a connection in seed mode (its first frame was data).
-      const giant = [
-        [header(MAX_MESSAGE_BYTES + 1)],
-        [header(0xffffffff)],
-        [header(0), header(0x83000001)],
-      ].map((parts) => {
-        const client = hostile(endpoint);
-        client.socket.write(Buffer.concat(parts));
-        return client;
-      });
+      const giant = [[header(MAX_MESSAGE_BYTES + 1)], [header(0xffffffff)], [header(0), header(0x83000001)]].map(
+        (parts) => {
+          const client = hostile(endpoint);
+          client.socket.write(Buffer.concat(parts));
+          return client;
+        },
+      );
       // Truncated headers: two bytes, then silence (the frame timeout), or then an end.
       const truncated = Array.from({ length: 10 }, (_, i) => {
         const client = hostile(endpoint);
@@ -126,8 +124,8 @@ describe.runIf(isLinux)('hostile input against a listener process', () => {
         const timer = setInterval(() => {
           if (!client.socket.destroyed) client.socket.write(Buffer.from([0x2a]));
         }, 10);
-        void client.closed.then(() => clearInterval(timer));
-        cleanups.push(() => clearInterval(timer));
+        void client.closed.then(() => { clearInterval(timer); });
+        cleanups.push(() => { clearInterval(timer); });
         return client;
       });
       // Partial-frame flood: each connection announces 4 MiB and sends all but its last byte.

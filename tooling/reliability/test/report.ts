@@ -5,7 +5,6 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestProject } from 'vitest/node';
 
 /** One scenario's figures. */
 export interface ReportRow {
@@ -22,13 +21,6 @@ export interface ReportRow {
   readonly notes?: string;
 }
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** The file scenarios append their rows to (JSON lines). */
-    reportRows: string;
-  }
-}
-
 function table(rows: readonly ReportRow[]): string {
   const lines = [
     '| scenario | messages | losses | RSS peak (MiB) | fds | duration (s) |',
@@ -41,11 +33,12 @@ function table(rows: readonly ReportRow[]): string {
   return lines.join('\n');
 }
 
-export default function setup(project: TestProject): () => void {
+export default function setup(): () => void {
   const scratch = mkdtempSync(join(tmpdir(), 'ipcez-rel-rows-'));
   const rowsFile = join(scratch, 'rows.jsonl');
   writeFileSync(rowsFile, '');
-  project.provide('reportRows', rowsFile);
+  // The test files' worker processes are started after this and inherit the variable.
+  process.env['IPCEZ_REL_REPORT_ROWS'] = rowsFile;
   return () => {
     const rows = readFileSync(rowsFile, 'utf8')
       .split('\n')
@@ -68,7 +61,7 @@ export default function setup(project: TestProject): () => void {
 /**
  * Appends one scenario's row to the run's report (called from a test file's worker).
  *
- * @param rowsFile - `inject('reportRows')`.
+ * @param rowsFile - the rows file of this run (`IPCEZ_REL_REPORT_ROWS`).
  * @param row - the figures.
  */
 export function appendRow(rowsFile: string, row: ReportRow): void {
