@@ -189,7 +189,10 @@ describe('limit options', () => {
       { idleTimeoutMs: '5' },
       { onRefused: 'log' },
     ]) {
-      await expect(listen(endpoint, { ...local, ...(bad as ListenOptions) }), JSON.stringify(bad)).rejects.toMatchObject({
+      await expect(
+        listen(endpoint, { ...local, ...(bad as ListenOptions) }),
+        JSON.stringify(bad),
+      ).rejects.toMatchObject({
         code: 'IPCEZ_ERR_INVALID_ARG',
       });
     }

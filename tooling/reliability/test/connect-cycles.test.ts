@@ -10,6 +10,7 @@ import {
   isLong,
   killAll,
   listenerStats,
+  record,
   removeSemaphoresUnder,
   semaphoresUnder,
   start,
@@ -48,6 +49,7 @@ async function settled(listener: Child): Promise<ListenerStats> {
 describe.runIf(isLinux)(`${CYCLES} connect / echo / disconnect cycles`, () => {
   for (const ack of [false, true]) {
     test(`acks ${ack ? 'on' : 'off'}: no descriptor, handle or semaphore is left behind`, async () => {
+      const started = Date.now();
       const { dir, cleanup } = tempDir('cycles');
       cleanups.push(cleanup);
       const endpoint = `${dir}/c.sock`;
@@ -71,6 +73,14 @@ describe.runIf(isLinux)(`${CYCLES} connect / echo / disconnect cycles`, () => {
       listener.process.stdin?.write('close\n');
       expect(await listener.exited).toBe(0);
       expect(removeSemaphoresUnder(dir)).toEqual([]);
+      record({
+        scenario: `${CYCLES} connect cycles, acks ${ack ? 'on' : 'off'}`,
+        messages: CYCLES,
+        losses: 0,
+        rssPeakBytes: after.peakRss,
+        fds: after.fds,
+        durationMs: Date.now() - started,
+      });
     });
   }
 });

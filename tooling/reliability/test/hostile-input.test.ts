@@ -38,7 +38,11 @@ function hostile(endpoint: string): { socket: net.Socket; closed: Promise<void> 
   const socket = net.connect(endpoint);
   // The listener closes these mid-write: EPIPE / ECONNRESET are the expected outcome.
   socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => { resolve(); }));
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      resolve();
+    }),
+  );
   return { socket, closed };
 }
 
@@ -124,8 +128,12 @@ describe.runIf(isLinux)('hostile input against a listener process', () => {
         const timer = setInterval(() => {
           if (!client.socket.destroyed) client.socket.write(Buffer.from([0x2a]));
         }, 10);
-        void client.closed.then(() => { clearInterval(timer); });
-        cleanups.push(() => { clearInterval(timer); });
+        void client.closed.then(() => {
+          clearInterval(timer);
+        });
+        cleanups.push(() => {
+          clearInterval(timer);
+        });
         return client;
       });
       // Partial-frame flood: each connection announces 4 MiB and sends all but its last byte.

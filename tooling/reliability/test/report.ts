@@ -15,7 +15,7 @@ export interface ReportRow {
   readonly losses: number;
   /** Peak RSS of the process under test, bytes (0 when not measured). */
   readonly rssPeakBytes: number;
-  /** Open file descriptors of the process under test at the end. */
+  /** Open file descriptors of the process under test at the end (0 when not measured). */
   readonly fds: number;
   readonly durationMs: number;
   readonly notes?: string;
@@ -27,7 +27,7 @@ function table(rows: readonly ReportRow[]): string {
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.messages} | ${r.losses} | ${r.rssPeakBytes === 0 ? '–' : (r.rssPeakBytes / 2 ** 20).toFixed(1)} | ${r.fds} | ${(r.durationMs / 1000).toFixed(1)} |`,
+        `| ${r.scenario} | ${r.messages} | ${r.losses} | ${r.rssPeakBytes === 0 ? '–' : (r.rssPeakBytes / 2 ** 20).toFixed(1)} | ${r.fds === 0 ? '–' : r.fds} | ${(r.durationMs / 1000).toFixed(1)} |`,
     ),
   ];
   return lines.join('\n');
