@@ -37,7 +37,7 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
  * The engine seam `withAcks` decorates (`MessageConnection` of `@ipcez/core`, structurally:
  * copies of `@ipcez/core` may be duplicated in node_modules).
  */
-type Engine = Connection & Pick<MessageConnection, 'observeReads'>;
+type Engine = Connection & Pick<MessageConnection, 'observeReads'> & Partial<Pick<MessageConnection, 'beforeEnd'>>;
 
 function isEngine(value: Connection): value is Engine {
   const candidate = value as Partial<Engine>;
@@ -57,7 +57,8 @@ interface SerialSend {
 //   signalReady() --> engine.send(frame) --> waitAcked(ackTimeoutMs)
 //                                             |-- acked: resolve
 //                                             |-- none in time: RecipientAckTimeoutError (bytes written; stays open)
-//                                             '-- close()/destroy() here: ConnectionLostError (or the destroy error)
+//                                             |-- close() here: waits on (the write side ends after the ack or timeout)
+//                                             '-- destroy(), or the close timer: ConnectionLostError (or the destroy error)
 //
 // Receive, for each frame of each read batch, before the batch is delivered (the engine's
 // read observer): tryTakeReady() (never blocks) --> signalAcked(). The engine's one inbox
@@ -79,6 +80,8 @@ class AckedConnection implements Connection {
   #serial: SerialSend[] = [];
   #isCycling = false;
   #closing: Promise<void> | undefined;
+  /** Sends between "data ready" and their ack (or timeout): what a graceful close waits for. */
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(engine: Engine, pair: SignalPair, ackTimeoutMs: number, ownsPair: boolean) {
     this.#engine = engine;
@@ -91,6 +94,11 @@ class AckedConnection implements Connection {
     engine.observeReads((messages) => {
       this.#acknowledge(messages.length);
     });
+    // A graceful close (ours, or the listener's) ends the write side only once every send in
+    // flight was acked or timed out: the peer stops reading at our end, and a send it had
+    // read must not reject as lost. (An engine from an older copy of the core has no such
+    // seam; the close then ends the waits as before.)
+    engine.beforeEnd?.(() => Promise.allSettled([...this.#inFlight]));
   }
 
   get transport(): TransportKind {
@@ -129,7 +137,7 @@ class AckedConnection implements Connection {
       message.length > engine.maxMessageBytes ||
       (options.wait === false && engine.bufferedAmount >= engine.highWaterMark);
     if (isRefused) return engine.send(message, options);
-    if (this.#pair.isCounting) return this.#cycle(message, options);
+    if (this.#pair.isCounting) return this.#track(this.#cycle(message, options));
     return new Promise<void>((resolve, reject) => {
       this.#serial.push({ message, options, resolve, reject });
       this.#pump();
@@ -142,7 +150,7 @@ class AckedConnection implements Connection {
     const next = this.#serial.shift();
     if (next === undefined) return;
     this.#isCycling = true;
-    void this.#cycle(next.message, next.options)
+    void this.#track(this.#cycle(next.message, next.options))
       .then(next.resolve, next.reject)
       .finally(() => {
         this.#isCycling = false;
@@ -156,8 +164,19 @@ class AckedConnection implements Connection {
    */
   #startQueued(): void {
     for (const queued of this.#serial.splice(0)) {
-      this.#cycle(queued.message, queued.options).then(queued.resolve, queued.reject);
+      this.#track(this.#cycle(queued.message, queued.options)).then(queued.resolve, queued.reject);
     }
+  }
+
+  /** Keeps `cycle` in {@link AckedConnection.#inFlight} until it settles. */
+  #track(cycle: Promise<void>): Promise<void> {
+    const inFlight = this.#inFlight;
+    inFlight.add(cycle);
+    const forget = (): void => {
+      inFlight.delete(cycle);
+    };
+    cycle.then(forget, forget);
+    return cycle;
   }
 
   async #cycle(message: Uint8Array, options: SendOptions): Promise<void> {
@@ -273,7 +292,10 @@ class AckedConnection implements Connection {
  *   wait in the connection's one inbox, whose limit pauses reading, so later frames stay
  *   unread, and unacked, in the OS. A failing "data acked" post ends the connection with an
  *   `IoError` (its cause the OS error).
- * - `close()`/`destroy()` end the connection; sends still waiting for an ack then reject with
+ * - `close()` is graceful: it writes every send accepted so far and lets the sends waiting for
+ *   an ack finish (acked, or `RecipientAckTimeoutError`) before it ends the write side, so a
+ *   send the peer read never rejects as lost; the engine's close timeout bounds it all.
+ *   `destroy()` ends at once: sends still waiting for an ack reject with
  *   `ConnectionLostError` (or the `destroy` error). A peer that goes away does not cut the
  *   waits short: acks travel out of band, and one posted just before the peer closed is
  *   still taken (a wait ends with its ack or its timeout).
