@@ -1,14 +1,6 @@
 import { addAbortListener, setMaxListeners } from 'node:events';
-import { ConnectionLostError, IoError, invalidArgError, isIpcezError } from '@ipcez/core';
-import type {
-  Connection,
-  ConnectionState,
-  IpcezError,
-  MessageConnection,
-  MessageHandler,
-  SendOptions,
-  TransportKind,
-} from '@ipcez/core';
+import { ConnectionLostError, ForwardingConnection, IoError, invalidArgError, isIpcezError } from '@ipcez/core';
+import type { Connection, IpcezError, MessageConnection, SendOptions } from '@ipcez/core';
 import { SignalPair } from './signal-pair.js';
 
 /** Options of {@link withAcks}. */
@@ -64,7 +56,7 @@ interface SerialSend {
 // read observer): tryTakeReady() (never blocks) --> signalAcked(). The engine's one inbox
 // keeps what no consumer took yet, under its one pause authority: this decorator holds no
 // messages and no pause flag.
-class AckedConnection implements Connection {
+class AckedConnection extends ForwardingConnection {
   readonly #engine: Engine;
   readonly #pair: SignalPair;
   readonly #ackTimeoutMs: number;
@@ -84,6 +76,7 @@ class AckedConnection implements Connection {
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(engine: Engine, pair: SignalPair, ackTimeoutMs: number, ownsPair: boolean) {
+    super(engine);
     this.#engine = engine;
     this.#pair = pair;
     this.#ackTimeoutMs = ackTimeoutMs;
@@ -101,31 +94,7 @@ class AckedConnection implements Connection {
     engine.beforeEnd?.(() => Promise.allSettled([...this.#inFlight]));
   }
 
-  get transport(): TransportKind {
-    return this.#engine.transport;
-  }
-
-  get endpoint(): string {
-    return this.#engine.endpoint;
-  }
-
-  get state(): ConnectionState {
-    return this.#engine.state;
-  }
-
-  get bufferedAmount(): number {
-    return this.#engine.bufferedAmount;
-  }
-
-  get highWaterMark(): number {
-    return this.#engine.highWaterMark;
-  }
-
-  get maxMessageBytes(): number {
-    return this.#engine.maxMessageBytes;
-  }
-
-  send(message: Uint8Array, options: SendOptions = {}): Promise<void> {
+  override send(message: Uint8Array, options: SendOptions = {}): Promise<void> {
     const engine = this.#engine;
     // Sends the engine refuses without writing (closed, over the limit, buffer full with
     // wait: false, bad arguments) must not post "data ready": no frame would follow it.
@@ -228,23 +197,7 @@ class AckedConnection implements Connection {
     }
   }
 
-  messageHandler(handler: MessageHandler): void {
-    this.#engine.messageHandler(handler);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#engine[Symbol.asyncIterator]();
-  }
-
-  pauseReading(): void {
-    this.#engine.pauseReading?.();
-  }
-
-  resumeReading(): void {
-    this.#engine.resumeReading?.();
-  }
-
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
   }
@@ -265,16 +218,12 @@ class AckedConnection implements Connection {
     }
   }
 
-  destroy(error?: IpcezError): void {
+  override destroy(error?: IpcezError): void {
     this.#engine.destroy(error);
     this.#end(error);
     this.#startQueued();
     // SignalPair.close() settles without rejecting; nothing waits for it here.
     if (this.#ownsPair) void this.#pair.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
