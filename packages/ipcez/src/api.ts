@@ -245,7 +245,7 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
       ...transportOptions(detection, options, true),
       // Refusals (maxConnections) are written to the debug log, then told to the caller's hook.
       onRefused: (error: IpcezError) => {
-        debug('%s refused a connection: %s', endpoint, error.message);
+        debug('%s (%s)', error.message, error.code);
         onRefused?.(error);
       },
       ...(phase === undefined ? {} : { signal: phase.signal }),
