@@ -1,7 +1,7 @@
 import { CONTROL_TYPES, FrameTooLargeError, V2_PROTOCOL_VERSION, parseControlHeader } from '@ipcez/framing';
 import type { IpcezError } from '@ipcez/framing';
 import type { MessageConnection } from '../engine/message-connection.js';
-import { ProtocolError, RecipientAckTimeoutError } from '../errors.js';
+import { AckUnavailableError, ProtocolError, RecipientAckTimeoutError } from '../errors.js';
 import { InBandAcks, describeControl } from './in-band-acks.js';
 
 function header(type: number, value: number): number {
@@ -245,4 +245,105 @@ export function negotiateServer(
       decide({ mode: 'seed', isDataFirst: false });
     });
   });
+}
+
+// Over WebSocket (docs/PROTOCOL.md §5.6) the opening handshake does the discovery: the client
+// offers the `ipcez.v2` subprotocol, and a server that selects it sends `hello 2` (HELLO_REPLY 2
+// on the link's control seam) before anything else. The client is in v2 only after it:
+//
+//   hello 2 first                           -> v2 (acks start before any later message is delivered)
+//   other text / binary first / nothing in
+//   time / closed first                     -> AckUnavailableError, the connection closed (1002)
+
+/**
+ * Protocol v2 where the transport already agreed on it (a WebSocket whose handshake selected
+ * `ipcez.v2`), client side: waits for the server's HELLO_REPLY 2 (`hello 2`) as the very first
+ * message, then starts in-band acks. Sends are held until then.
+ *
+ * @param connection - the connection, just connected (its link must carry control messages).
+ * @param ackTimeoutMs - bounds the wait; also the v2 acks' timeout.
+ * @param signal - aborts the wait (the connection is destroyed).
+ * @returns the connection's in-band acks, started; rejects with `AckUnavailableError` (the
+ *   connection then closed with a protocol error, 1002 on a WebSocket) or `signal.reason`.
+ */
+export function awaitHelloReply(
+  connection: MessageConnection,
+  ackTimeoutMs: number,
+  signal?: AbortSignal,
+): Promise<InBandAcks> {
+  return new Promise<InBandAcks>((resolve, reject) => {
+    let isSettled = false;
+    const disposables: Disposable[] = [];
+    const finish = (outcome: InBandAcks | { readonly error: unknown }): void => {
+      if (isSettled) return;
+      isSettled = true;
+      clearTimeout(timer);
+      for (const disposable of disposables.splice(0)) disposable[Symbol.dispose]();
+      connection.releaseSends(NEGOTIATING);
+      // The signal's reason is whatever the caller aborted with, as every abort in ipcez rejects.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      if ('error' in outcome) reject(outcome.error);
+      else resolve(outcome);
+    };
+    const refuse = (detail: string): void => {
+      const error = new AckUnavailableError(`the server at ${connection.endpoint} selected ipcez.v2 but ${detail}`);
+      finish({ error });
+      connection.destroy(error);
+    };
+    const timer = setTimeout(() => {
+      refuse(`sent nothing within ${ackTimeoutMs} ms (expected "hello 2" first)`);
+    }, ackTimeoutMs);
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        finish({ error: signal.reason });
+        connection.destroy();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      disposables.push({
+        [Symbol.dispose]: () => {
+          signal.removeEventListener('abort', onAbort);
+        },
+      });
+    }
+    connection.holdSends(NEGOTIATING);
+    connection.setControlHandler((value, precedingMessages) => {
+      if (!isSettled && precedingMessages === 0 && value === HELLO_REPLY_V2) {
+        finish(new InBandAcks(connection, ackTimeoutMs));
+        return;
+      }
+      throw new AckUnavailableError(
+        `the server at ${connection.endpoint} selected ipcez.v2 but sent ${describeControl(value)} first, not "hello 2"`,
+      );
+    });
+    disposables.push(
+      connection.observeReads(() => {
+        refuse('sent a binary message first, not "hello 2"');
+      }),
+      connection.onEnd((error: IpcezError) => {
+        finish({
+          error:
+            error.code === 'IPCEZ_ERR_ACK_UNAVAILABLE'
+              ? error
+              : new AckUnavailableError(
+                  `the server at ${connection.endpoint} selected ipcez.v2 but the connection ended before "hello 2" (${error.message})`,
+                  { cause: error },
+                ),
+        });
+      }),
+    );
+  });
+}
+
+/**
+ * Protocol v2 where the transport already agreed on it (a WebSocket whose handshake selected
+ * `ipcez.v2`), server side: queues HELLO_REPLY 2 (`hello 2`) ahead of everything else and
+ * starts in-band acks (messages already read are acked at once).
+ *
+ * @param connection - the accepted connection (its link must carry control messages).
+ * @param ackTimeoutMs - the v2 acks' timeout for this side's acked sends.
+ * @returns the connection's in-band acks, started.
+ */
+export function sendHelloReply(connection: MessageConnection, ackTimeoutMs: number): InBandAcks {
+  connection.queueControl(HELLO_REPLY_V2);
+  return new InBandAcks(connection, ackTimeoutMs);
 }
