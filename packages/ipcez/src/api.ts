@@ -6,13 +6,7 @@ import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
 import { wsTransport } from '@ipcez/transport-ws';
 import { acquireListenerLock, peerCredentials } from '@ipcez/ack';
-import {
-  WS_SUBPROTOCOL,
-  openAckedClient,
-  openAckedWsClient,
-  prepareAckedListener,
-  wrapAcceptedWs,
-} from './acks.js';
+import { WS_SUBPROTOCOL, openAckedClient, openAckedWsClient, prepareAckedListener, wrapAcceptedWs } from './acks.js';
 import { debug, traceConnection } from './debug.js';
 import { detectTransport } from './detect.js';
 import type { Detection } from './detect.js';

@@ -161,7 +161,11 @@ function openClient(
       : {}),
   };
   return new Promise<Connection>((resolve, reject) => {
-    const ws = new WebSocket(href, resolved.subprotocols.length > 0 ? [...resolved.subprotocols] : undefined, clientOptions);
+    const ws = new WebSocket(
+      href,
+      resolved.subprotocols.length > 0 ? [...resolved.subprotocols] : undefined,
+      clientOptions,
+    );
     let failure: Error | undefined;
     let socket: Duplex | undefined;
     const onAbort = (): void => {

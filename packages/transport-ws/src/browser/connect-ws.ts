@@ -81,7 +81,9 @@ function openBrowserClient(endpoint: WsEndpoint, resolved: ResolvedConnectionOpt
   const href = endpoint.url.href;
   return new Promise<Connection>((resolve, reject) => {
     const ws =
-      resolved.subprotocols.length > 0 ? new WebSocketClass(href, [...resolved.subprotocols]) : new WebSocketClass(href);
+      resolved.subprotocols.length > 0
+        ? new WebSocketClass(href, [...resolved.subprotocols])
+        : new WebSocketClass(href);
     ws.binaryType = 'arraybuffer';
     let failure: Error | undefined;
     const onAbort = (): void => {
