@@ -14,6 +14,13 @@ const PEER = fileURLToPath(new URL('../../../examples/python-peer/ipcez_peer.py'
 const local = { target: 'local', os: 'linux' } as const;
 const hasPython = process.platform === 'linux' && spawnSync('python3', ['--version']).status === 0;
 const text = (m: Uint8Array): string => new TextDecoder().decode(m);
+/**
+ * An interpreter whose Python has the websockets package (the binding's WebSocket support):
+ * scripts/system-deps.sh installs python3-websockets for /usr/bin/python3.
+ */
+const pythonWithWebsockets = ['python3', '/usr/bin/python3'].find(
+  (python) => hasPython && spawnSync(python, ['-c', 'import websockets']).status === 0,
+);
 
 let dir: string;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -120,5 +127,85 @@ describe.runIf(hasPython)(
         expect(existsSync(path)).toBe(false);
       },
     );
+
+    describe('over WebSocket, acks with the ipcez.v2 subprotocol (docs/PROTOCOL.md §5.6)', () => {
+      function python(): string {
+        expect(
+          pythonWithWebsockets,
+          'no python3 here has the websockets package: run scripts/system-deps.sh',
+        ).toBeDefined();
+        return pythonWithWebsockets!;
+      }
+
+      it('a Python client with acks on talks v2 to a TypeScript listener, acks both ways', async () => {
+        dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
+        // The listener's own `ack` is off (the WebSocket default): it acks what it reads all the
+        // same, and its echoes do not wait.
+        const server = await listen('ws://127.0.0.1:0/py');
+        cleanups.push(() => server.close());
+        const modes: string[] = [];
+        const seen: string[] = [];
+        server.connectionHandler((socket) => {
+          modes.push(socket.ackMode);
+          socket.messageHandler((r) => {
+            if (!r.ok) return;
+            seen.push(text(r.message));
+            void socket.sendMessage(r.message).catch(() => undefined);
+          });
+        });
+        const messages = Array.from({ length: 50 }, (_, i) => `ws-py-${i}-${'é'.repeat(i % 3)}`);
+        const child = spawn(
+          python(),
+          [PEER, 'send', server.endpoint, ...messages, '--replies', String(messages.length), '--ack-timeout', '10'],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        cleanups.push(() => {
+          if (child.exitCode === null) child.kill('SIGKILL');
+        });
+        const exited = once(child, 'exit') as Promise<[number]>;
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        const [code] = await exited;
+        expect(err).toBe('');
+        expect(code).toBe(0);
+        expect(out.trimEnd().split('\n')).toEqual(messages);
+        expect(seen).toEqual(messages);
+        expect(modes).toEqual(['v2']);
+      });
+
+      it('a TypeScript client with ack: true talks v2 to a Python listener; every acked send is echoed', async () => {
+        dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
+        const count = 100;
+        const child = spawn(python(), [PEER, 'listen', 'ws://127.0.0.1:0/py', '--count', String(count)], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const exited = once(child, 'exit') as Promise<[number]>;
+        cleanups.push(() => {
+          if (child.exitCode === null) child.kill('SIGKILL');
+        });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+        expect(line).toMatch(/^listening ws:\/\/127\.0\.0\.1:\d+\/py$/);
+        const socket = await connect(line.slice('listening '.length), { ack: true, ackTimeoutMs: 20_000 });
+        cleanups.push(() => socket.disconnect());
+        expect([socket.ackMode, socket.isAcked]).toEqual(['v2', true]);
+        const echoes: string[] = [];
+        socket.messageHandler((r) => {
+          if (r.ok) echoes.push(text(r.message));
+        });
+        const sent = Array.from({ length: count }, (_, i) => `node-ws-${i}`);
+        // Many acked sends in flight: each resolves on the Python reader's "ack <n>"; the Python
+        // listener's echoes are acked sends too, resolved by this side's acks.
+        await Promise.all(sent.map((m) => socket.sendMessage(m)));
+        await expect.poll(() => echoes.length, { timeout: 10_000 }).toBe(count);
+        expect(echoes).toEqual(sent);
+        const [code] = await exited;
+        expect(err).toBe('');
+        expect(code).toBe(0);
+      });
+    });
   },
 );
