@@ -272,6 +272,16 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     expect((JSON.parse(broken.stdout) as { fixes: string[] }).fixes.join('\n')).toMatch(/export target=local os=linux/);
   });
 
+  it('doctor on a WebSocket URL connects with acks and reports the ack mode (v2 with an ipcez server)', async () => {
+    const echo = await server(['echo', 'ws://127.0.0.1:0/doctor']);
+    const text = await runCli(['doctor', echo.endpoint]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('server: live (a WebSocket handshake succeeded)');
+    expect(text.stdout).toMatch(/ack mode: v2 /);
+    const json = JSON.parse((await runCli(['doctor', echo.endpoint, '--json'])).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ ok: true, server: { state: 'live' }, ackMode: 'v2' });
+  });
+
   it('prints help for the tool and each command', async () => {
     for (const cmd of [
       ['--help'],

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { connect, listen } from 'ipcez';
+import { connect, diagnose, listen } from 'ipcez';
 import type { MessageResult, Server, Socket } from 'ipcez';
 
 const SUBPROTOCOL = 'ipcez.v2';
@@ -253,12 +253,13 @@ describe('acks over WebSocket: a client against raw peers', () => {
     await sends[2];
   });
 
-  it('fails with AckUnavailableError when the server selects no subprotocol', async () => {
+  it('fails with AckUnavailableError when the server selects no subprotocol (and doctor says ack mode off)', async () => {
     const endpoint = await rawServer(false, () => undefined);
     await expect(connect(endpoint, { ack: true })).rejects.toMatchObject({
       code: 'IPCEZ_ERR_ACK_UNAVAILABLE',
       message: expect.stringMatching(/selected no subprotocol/) as unknown,
     });
+    expect(await diagnose(endpoint)).toMatchObject({ server: { state: 'live' }, ackMode: 'off' });
   });
 
   it.each([
