@@ -16,7 +16,7 @@ import type { MessageResult, Server, Socket } from 'ipcez';
 const SUBPROTOCOL = 'ipcez.v2';
 const text = (m: Uint8Array): string => new TextDecoder().decode(m);
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -66,7 +66,11 @@ function watch(ws: WebSocket, offered: string | undefined): RawPeer {
     (isBinary ? binaries : texts).push(data.toString());
   });
   ws.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+  const closed = new Promise<number>((resolve) =>
+    ws.once('close', (code: number) => {
+      resolve(code);
+    }),
+  );
   return { ws, offered, texts, binaries, closed };
 }
 
@@ -87,7 +91,9 @@ async function rawServer(select: boolean, onPeer: (peer: RawPeer) => void): Prom
   });
   cleanups.push(async () => {
     for (const ws of wss.clients) ws.terminate();
-    await new Promise((resolve) => wss.close(resolve));
+    await new Promise((resolve) => {
+      wss.close(resolve);
+    });
   });
   return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/raw`;
 }
@@ -96,7 +102,9 @@ async function rawServer(select: boolean, onPeer: (peer: RawPeer) => void): Prom
 async function rawClient(endpoint: string, protocols: string[]): Promise<RawPeer> {
   const ws = new WebSocket(endpoint, protocols);
   const peer = watch(ws, protocols.join(', '));
-  cleanups.push(() => ws.terminate());
+  cleanups.push(() => {
+    ws.terminate();
+  });
   await once(ws, 'open');
   return peer;
 }
@@ -179,7 +187,9 @@ describe('acks over WebSocket between ipcez peers (ipcez.v2)', () => {
 
   it('works over wss:// the same', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipcez-wss-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
     execFileSync(
       '/usr/bin/openssl',
       [
@@ -263,9 +273,24 @@ describe('acks over WebSocket: a client against raw peers', () => {
   });
 
   it.each([
-    ['some other text', (ws: WebSocket) => ws.send('hello 3')],
-    ['a binary message', (ws: WebSocket) => ws.send(Buffer.from('data'))],
-    ['an ack', (ws: WebSocket) => ws.send('ack 1')],
+    [
+      'some other text',
+      (ws: WebSocket) => {
+        ws.send('hello 3');
+      },
+    ],
+    [
+      'a binary message',
+      (ws: WebSocket) => {
+        ws.send(Buffer.from('data'));
+      },
+    ],
+    [
+      'an ack',
+      (ws: WebSocket) => {
+        ws.send('ack 1');
+      },
+    ],
     ['nothing in time', () => undefined],
   ])(
     'fails with AckUnavailableError, closing with 1002, when a server that selected ipcez.v2 sends %s first',
@@ -313,7 +338,10 @@ describe('acks over WebSocket: a client against raw peers', () => {
     const send = socket.sendMessage('one');
     await until(() => peers[0]!.binaries.length === 1);
     peers[0]!.ws.send('ack 2');
-    await expect(send).rejects.toMatchObject({ code: 'IPCEZ_ERR_PROTOCOL', message: expect.stringMatching(/ACK 2/) });
+    await expect(send).rejects.toMatchObject({
+      code: 'IPCEZ_ERR_PROTOCOL',
+      message: expect.stringMatching(/ACK 2/) as unknown,
+    });
     await until(() => got.length === 1);
     expect(await peers[0]!.closed).toBe(1002);
   });
