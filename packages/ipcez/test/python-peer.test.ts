@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, listen } from 'ipcez';
-import type { Socket } from 'ipcez';
+import type { Server, Socket } from 'ipcez';
 
 // examples/python-peer: a command-line peer built on the Python binding (bindings/python).
 const PEER = fileURLToPath(new URL('../../../examples/python-peer/ipcez_peer.py', import.meta.url));
@@ -29,6 +29,54 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Runs a peer command to its end: its exit code, stdout and stderr. */
+async function runPeer(python: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const child = spawn(python, [PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const exited = once(child, 'exit') as Promise<[number]>;
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = await exited;
+  return { code, out, err };
+}
+
+/**
+ * Serves `endpoint` with an echo (each echo a send that waits for acks where this listener's
+ * are on), has the Python peer send `messages` and read the echoes, and checks it printed them
+ * all and exited 0. Resolves with the ack mode of each accepted socket.
+ */
+async function echoThroughPeer(
+  python: string,
+  endpoint: string,
+  options: Record<string, unknown>,
+  messages: string[],
+  ackTimeoutSeconds: number,
+): Promise<{ server: Server; modes: string[] }> {
+  const server = await listen(endpoint, options);
+  cleanups.push(() => server.close());
+  const seen: string[] = [];
+  const modes: string[] = [];
+  server.connectionHandler((socket) => {
+    modes.push(socket.ackMode);
+    socket.messageHandler((r) => {
+      if (!r.ok) return;
+      seen.push(text(r.message));
+      void socket.sendMessage(r.message).catch(() => undefined);
+    });
+  });
+  const peerArgs = ['send', server.endpoint, ...messages, '--replies', String(messages.length)];
+  const { code, out, err } = await runPeer(python, [...peerArgs, '--ack-timeout', String(ackTimeoutSeconds)]);
+  expect(err).toBe('');
+  expect(code).toBe(0);
+  expect(out.trimEnd().split('\n')).toEqual(messages);
+  expect(seen).toEqual(messages);
+  return { server, modes };
+}
+
 function semaphoresFor(path: string): string[] {
   const escaped = path.replaceAll('%', '%25').replaceAll('_', '%5F').replaceAll('/', '_');
   return readdirSync('/dev/shm').filter((f) => f.startsWith(`sem.ipcez${escaped}.`));
@@ -41,37 +89,9 @@ describe.runIf(hasPython)(
     it('sends to an ipcez listener and reads the echoes, with acks both ways', async () => {
       dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
       const path = join(dir, 'node.sock');
-      const server = await listen(path, local);
-      cleanups.push(() => server.close());
-      const seen: string[] = [];
-      const modes: string[] = [];
-      server.connectionHandler((socket) => {
-        modes.push(socket.ackMode);
-        socket.messageHandler((r) => {
-          if (!r.ok) return;
-          seen.push(text(r.message));
-          // Each echo is an acked send: it resolves only once the Python side acked it.
-          void socket.sendMessage(r.message).catch(() => undefined);
-        });
-      });
       const messages = Array.from({ length: 50 }, (_, i) => `py-${i}-${'é'.repeat(i % 5)}`);
-      const child = spawn(
-        'python3',
-        [PEER, 'send', path, ...messages, '--replies', String(messages.length), '--ack-timeout', '5'],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      const exited = once(child, 'exit') as Promise<[number]>;
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const [code] = await exited;
-      expect(err).toBe('');
-      expect(code).toBe(0);
-      expect(out.trimEnd().split('\n')).toEqual(messages);
-      expect(seen).toEqual(messages);
+      // Each echo is an acked send: it resolves only once the Python side acked it.
+      const { server, modes } = await echoThroughPeer('python3', path, local, messages, 5);
       // The Python binding speaks protocol v2: it found the listener's marker and said HELLO.
       expect(modes).toEqual(['v2']);
       // The listener's seed pair and v2 marker; the v2 client opened nothing.
@@ -141,37 +161,8 @@ describe.runIf(hasPython)(
         dir = mkdtempSync(join(tmpdir(), 'ipcez-py-'));
         // The listener's own `ack` is off (the WebSocket default): it acks what it reads all the
         // same, and its echoes do not wait.
-        const server = await listen('ws://127.0.0.1:0/py');
-        cleanups.push(() => server.close());
-        const modes: string[] = [];
-        const seen: string[] = [];
-        server.connectionHandler((socket) => {
-          modes.push(socket.ackMode);
-          socket.messageHandler((r) => {
-            if (!r.ok) return;
-            seen.push(text(r.message));
-            void socket.sendMessage(r.message).catch(() => undefined);
-          });
-        });
         const messages = Array.from({ length: 50 }, (_, i) => `ws-py-${i}-${'é'.repeat(i % 3)}`);
-        const child = spawn(
-          python(),
-          [PEER, 'send', server.endpoint, ...messages, '--replies', String(messages.length), '--ack-timeout', '10'],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        cleanups.push(() => {
-          if (child.exitCode === null) child.kill('SIGKILL');
-        });
-        const exited = once(child, 'exit') as Promise<[number]>;
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        const [code] = await exited;
-        expect(err).toBe('');
-        expect(code).toBe(0);
-        expect(out.trimEnd().split('\n')).toEqual(messages);
-        expect(seen).toEqual(messages);
+        const { modes } = await echoThroughPeer(python(), 'ws://127.0.0.1:0/py', {}, messages, 10);
         expect(modes).toEqual(['v2']);
       });
 

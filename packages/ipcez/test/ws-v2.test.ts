@@ -98,6 +98,17 @@ async function rawServer(select: boolean, onPeer: (peer: RawPeer) => void): Prom
   return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/raw`;
 }
 
+/** A raw server that selects ipcez.v2 and says "hello 2" (and nothing else), and an acked client of it. */
+async function helloPeer(ackTimeoutMs: number): Promise<{ endpoint: string; socket: Socket; peers: RawPeer[] }> {
+  const peers: RawPeer[] = [];
+  const endpoint = await rawServer(true, (peer) => {
+    peers.push(peer);
+    peer.ws.send('hello 2');
+  });
+  const socket = await client(endpoint, { ack: true, ackTimeoutMs });
+  return { endpoint, socket, peers };
+}
+
 /** A raw `ws` client of an ipcez listener, offering `protocols`. */
 async function rawClient(endpoint: string, protocols: string[]): Promise<RawPeer> {
   const ws = new WebSocket(endpoint, protocols);
@@ -190,26 +201,18 @@ describe('acks over WebSocket between ipcez peers (ipcez.v2)', () => {
     cleanups.push(() => {
       rmSync(dir, { recursive: true, force: true });
     });
+    // A self-signed certificate for 127.0.0.1, made with the openssl CLI.
+    const args = 'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=ipcez-test';
     execFileSync(
       '/usr/bin/openssl',
       [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
+        ...args.split(' '),
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
         '-keyout',
         join(dir, 'key.pem'),
         '-out',
         join(dir, 'cert.pem'),
-        '-days',
-        '2',
-        '-subj',
-        '/CN=ipcez test',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
       ],
       { stdio: 'ignore' },
     );
@@ -310,12 +313,7 @@ describe('acks over WebSocket: a client against raw peers', () => {
   it.each(['ack 0', 'ack 01', 'ack +1', 'ack 16777216', 'ack  1', 'ack 1 ', 'ACK 1', 'nack 1', 'hello 2', 'bye'])(
     'a text %j after "hello 2" is a protocol error: ProtocolError, waiting sends reject at once, close 1002',
     async (bad) => {
-      const peers: RawPeer[] = [];
-      const endpoint = await rawServer(true, (peer) => {
-        peers.push(peer);
-        peer.ws.send('hello 2');
-      });
-      const socket = await client(endpoint, { ack: true, ackTimeoutMs: 60_000 });
+      const { socket, peers } = await helloPeer(60_000);
       const got = results(socket);
       const sends = [socket.sendMessage('a'), socket.sendMessage('b')];
       await until(() => peers[0]!.binaries.length === 2);
@@ -328,12 +326,7 @@ describe('acks over WebSocket: a client against raw peers', () => {
   );
 
   it('an ack for more messages than were sent is a protocol error', async () => {
-    const peers: RawPeer[] = [];
-    const endpoint = await rawServer(true, (peer) => {
-      peers.push(peer);
-      peer.ws.send('hello 2');
-    });
-    const socket = await client(endpoint, { ack: true, ackTimeoutMs: 60_000 });
+    const { socket, peers } = await helloPeer(60_000);
     const got = results(socket);
     const send = socket.sendMessage('one');
     await until(() => peers[0]!.binaries.length === 1);
@@ -347,12 +340,7 @@ describe('acks over WebSocket: a client against raw peers', () => {
   });
 
   it('a peer that reads but never acks: RecipientAckTimeoutError; its connection lost: waiting sends reject at once', async () => {
-    const peers: RawPeer[] = [];
-    const endpoint = await rawServer(true, (peer) => {
-      peers.push(peer);
-      peer.ws.send('hello 2');
-    });
-    const quick = await client(endpoint, { ack: true, ackTimeoutMs: 200 });
+    const { endpoint, socket: quick, peers } = await helloPeer(200);
     await expect(quick.sendMessage('never acked')).rejects.toMatchObject({ code: 'IPCEZ_ERR_ACK_TIMEOUT' });
     expect(quick.state).toBe('open');
     // A minute of ack timeout: only the connection's end can settle these within the test.

@@ -74,6 +74,69 @@ function seedAfterDataFirst(connection: MessageConnection, isReplyConsumed = fal
   });
 }
 
+/** A client's wait for the server's answer, as both client negotiations run it. */
+interface AnswerWait<T> {
+  readonly promise: Promise<T>;
+  /** Settles the wait once (later calls do nothing): releases the held sends and the watches. */
+  readonly finish: (outcome: T | { readonly error: unknown }) => void;
+  /** Whether it settled. */
+  readonly isSettled: () => boolean;
+  /** Released when it settles. */
+  readonly disposables: Disposable[];
+}
+
+/**
+ * Starts a client's wait for the server's answer: the caller's sends are held, and the wait
+ * is bounded by `ackTimeoutMs` (then it rejects with `timeoutError()`, the connection
+ * destroyed with it) and by `signal` (then with `signal.reason`, the connection destroyed).
+ */
+function waitForAnswer<T extends object>(
+  connection: MessageConnection,
+  ackTimeoutMs: number,
+  signal: AbortSignal | undefined,
+  timeoutError: () => IpcezError,
+): AnswerWait<T> {
+  let isSettled = false;
+  let settle!: (outcome: T | { readonly error: unknown }) => void;
+  const disposables: Disposable[] = [];
+  const promise = new Promise<T>((resolve, reject) => {
+    settle = (outcome) => {
+      // The signal's reason is whatever the caller aborted with, as every abort in ipcez rejects.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      if ('error' in outcome) reject(outcome.error);
+      else resolve(outcome);
+    };
+  });
+  const finish = (outcome: T | { readonly error: unknown }): void => {
+    if (isSettled) return;
+    isSettled = true;
+    clearTimeout(timer);
+    connection.releaseSends(NEGOTIATING);
+    for (const disposable of disposables.splice(0)) disposable[Symbol.dispose]();
+    settle(outcome);
+  };
+  const timer = setTimeout(() => {
+    const error = timeoutError();
+    finish({ error });
+    connection.destroy(error);
+  }, ackTimeoutMs);
+  if (signal !== undefined) {
+    const onAbort = (): void => {
+      finish({ error: signal.reason });
+      connection.destroy();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    disposables.push({
+      [Symbol.dispose]: () => {
+        signal.removeEventListener('abort', onAbort);
+      },
+    });
+  }
+  // Nothing of the caller's goes out before the answer.
+  connection.holdSends(NEGOTIATING);
+  return { promise, finish, isSettled: () => isSettled, disposables };
+}
+
 // Client (docs/PROTOCOL.md §5, "Client"): right after connecting, when the listener's marker
 // exists. HELLO goes out first; the answer decides:
 //
@@ -98,74 +161,47 @@ export function negotiateClient(
   ackTimeoutMs: number,
   signal?: AbortSignal,
 ): Promise<ClientNegotiation> {
-  return new Promise<ClientNegotiation>((resolve, reject) => {
-    let isSettled = false;
-    const disposables: Disposable[] = [];
-    const finish = (outcome: ClientNegotiation | { readonly error: unknown }): void => {
-      if (isSettled) return;
-      isSettled = true;
-      clearTimeout(timer);
-      connection.releaseSends(NEGOTIATING);
-      for (const disposable of disposables.splice(0)) disposable[Symbol.dispose]();
-      // The signal's reason is whatever the caller aborted with, as every abort in ipcez rejects.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      if ('error' in outcome) reject(outcome.error);
-      else resolve(outcome);
-    };
-    const timer = setTimeout(() => {
-      const error = new RecipientAckTimeoutError(ackTimeoutMs);
-      finish({ error });
-      connection.destroy(error);
-    }, ackTimeoutMs);
-    if (signal !== undefined) {
-      const onAbort = (): void => {
-        finish({ error: signal.reason });
-        connection.destroy();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      disposables.push({
-        [Symbol.dispose]: () => {
-          signal.removeEventListener('abort', onAbort);
-        },
-      });
+  const { promise, finish, isSettled, disposables } = waitForAnswer<ClientNegotiation>(
+    connection,
+    ackTimeoutMs,
+    signal,
+    () => new RecipientAckTimeoutError(ackTimeoutMs),
+  );
+  connection.setControlHandler((value, precedingMessages) => {
+    if (isSettled()) throw tooLarge(connection, value);
+    if (precedingMessages > 0) {
+      // Data came first in this very read: seed mode, and this is the one reply that may follow.
+      seedAfterDataFirst(connection, value === HELLO_REPLY_SEED);
+      finish({ mode: 'seed' });
+      if (value !== HELLO_REPLY_SEED) throw tooLarge(connection, value);
+      return;
     }
-    // Nothing of the caller's goes out before HELLO.
-    connection.holdSends(NEGOTIATING);
-    connection.setControlHandler((value, precedingMessages) => {
-      if (isSettled) throw tooLarge(connection, value);
-      if (precedingMessages > 0) {
-        // Data came first in this very read: seed mode, and this is the one reply that may follow.
-        seedAfterDataFirst(connection, value === HELLO_REPLY_SEED);
-        finish({ mode: 'seed' });
-        if (value !== HELLO_REPLY_SEED) throw tooLarge(connection, value);
-        return;
-      }
-      if (value === HELLO_REPLY_V2) {
-        finish({ mode: 'v2', acks: new InBandAcks(connection, ackTimeoutMs) });
-        return;
-      }
-      if (value === HELLO_REPLY_SEED) {
-        connection.setControlHandler(undefined);
-        finish({ mode: 'seed' });
-        return;
-      }
-      throw new ProtocolError(`expected HELLO_REPLY 2 or 0 after HELLO, got ${describeControl(value)}`);
-    });
-    connection.queueControl(HELLO_V2);
-    // Last: messages read before the negotiation began are observed at once, as one batch.
-    disposables.push(
-      connection.observeReads(() => {
-        // A data frame before any reply: the server chose seed mode before it saw HELLO.
-        if (isSettled) return;
-        seedAfterDataFirst(connection);
-        finish({ mode: 'seed' });
-      }),
-      connection.onEnd((error: IpcezError) => {
-        if (error.code === 'IPCEZ_ERR_PROTOCOL' || error.code === 'IPCEZ_ERR_FRAME_TOO_LARGE') finish({ error });
-        else finish({ mode: 'retry' });
-      }),
-    );
+    if (value === HELLO_REPLY_V2) {
+      finish({ mode: 'v2', acks: new InBandAcks(connection, ackTimeoutMs) });
+      return;
+    }
+    if (value === HELLO_REPLY_SEED) {
+      connection.setControlHandler(undefined);
+      finish({ mode: 'seed' });
+      return;
+    }
+    throw new ProtocolError(`expected HELLO_REPLY 2 or 0 after HELLO, got ${describeControl(value)}`);
   });
+  connection.queueControl(HELLO_V2);
+  // Last: messages read before the negotiation began are observed at once, as one batch.
+  disposables.push(
+    connection.observeReads(() => {
+      // A data frame before any reply: the server chose seed mode before it saw HELLO.
+      if (isSettled()) return;
+      seedAfterDataFirst(connection);
+      finish({ mode: 'seed' });
+    }),
+    connection.onEnd((error: IpcezError) => {
+      if (error.code === 'IPCEZ_ERR_PROTOCOL' || error.code === 'IPCEZ_ERR_FRAME_TOO_LARGE') finish({ error });
+      else finish({ mode: 'retry' });
+    }),
+  );
+  return promise;
 }
 
 // Server, per accepted connection (docs/PROTOCOL.md §5, "Server"): pending until the first
@@ -271,67 +307,37 @@ export function awaitHelloReply(
   ackTimeoutMs: number,
   signal?: AbortSignal,
 ): Promise<InBandAcks> {
-  return new Promise<InBandAcks>((resolve, reject) => {
-    let isSettled = false;
-    const disposables: Disposable[] = [];
-    const finish = (outcome: InBandAcks | { readonly error: unknown }): void => {
-      if (isSettled) return;
-      isSettled = true;
-      clearTimeout(timer);
-      for (const disposable of disposables.splice(0)) disposable[Symbol.dispose]();
-      connection.releaseSends(NEGOTIATING);
-      // The signal's reason is whatever the caller aborted with, as every abort in ipcez rejects.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      if ('error' in outcome) reject(outcome.error);
-      else resolve(outcome);
-    };
-    const refuse = (detail: string): void => {
-      const error = new AckUnavailableError(`the server at ${connection.endpoint} selected ipcez.v2 but ${detail}`);
+  const refusal = (detail: string): AckUnavailableError =>
+    new AckUnavailableError(`the server at ${connection.endpoint} selected ipcez.v2 but ${detail}`);
+  const { promise, finish, disposables } = waitForAnswer<InBandAcks>(connection, ackTimeoutMs, signal, () =>
+    refusal(`sent nothing within ${ackTimeoutMs} ms (expected "hello 2" first)`),
+  );
+  connection.setControlHandler((value, precedingMessages) => {
+    if (precedingMessages === 0 && value === HELLO_REPLY_V2) {
+      finish(new InBandAcks(connection, ackTimeoutMs));
+      return;
+    }
+    throw refusal(`sent ${describeControl(value)} first, not "hello 2"`);
+  });
+  disposables.push(
+    connection.observeReads(() => {
+      const error = refusal('sent a binary message first, not "hello 2"');
       finish({ error });
       connection.destroy(error);
-    };
-    const timer = setTimeout(() => {
-      refuse(`sent nothing within ${ackTimeoutMs} ms (expected "hello 2" first)`);
-    }, ackTimeoutMs);
-    if (signal !== undefined) {
-      const onAbort = (): void => {
-        finish({ error: signal.reason });
-        connection.destroy();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      disposables.push({
-        [Symbol.dispose]: () => {
-          signal.removeEventListener('abort', onAbort);
-        },
+    }),
+    connection.onEnd((error: IpcezError) => {
+      finish({
+        error:
+          error.code === 'IPCEZ_ERR_ACK_UNAVAILABLE'
+            ? error
+            : new AckUnavailableError(
+                `the server at ${connection.endpoint} selected ipcez.v2 but the connection ended before "hello 2" (${error.message})`,
+                { cause: error },
+              ),
       });
-    }
-    connection.holdSends(NEGOTIATING);
-    connection.setControlHandler((value, precedingMessages) => {
-      if (!isSettled && precedingMessages === 0 && value === HELLO_REPLY_V2) {
-        finish(new InBandAcks(connection, ackTimeoutMs));
-        return;
-      }
-      throw new AckUnavailableError(
-        `the server at ${connection.endpoint} selected ipcez.v2 but sent ${describeControl(value)} first, not "hello 2"`,
-      );
-    });
-    disposables.push(
-      connection.observeReads(() => {
-        refuse('sent a binary message first, not "hello 2"');
-      }),
-      connection.onEnd((error: IpcezError) => {
-        finish({
-          error:
-            error.code === 'IPCEZ_ERR_ACK_UNAVAILABLE'
-              ? error
-              : new AckUnavailableError(
-                  `the server at ${connection.endpoint} selected ipcez.v2 but the connection ended before "hello 2" (${error.message})`,
-                  { cause: error },
-                ),
-        });
-      }),
-    );
-  });
+    }),
+  );
+  return promise;
 }
 
 /**
