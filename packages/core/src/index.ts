@@ -22,6 +22,7 @@ export { describeValue } from './describe-value.js';
 export { resolveCommonOptions, integerOption } from './options.js';
 export type { ResolvedCommonOptions } from './options.js';
 export { MessageConnection } from './engine/message-connection.js';
+export { ForwardingConnection } from './forwarding-connection.js';
 export type { MessageConnectionOptions } from './engine/message-connection.js';
 export type { Link, LinkSink } from './engine/link.js';
 export { MessageLink } from './engine/message-link.js';

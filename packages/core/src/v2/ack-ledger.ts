@@ -58,6 +58,22 @@ export class AckLedger {
   }
 
   /**
+   * Settles once every slot handed out so far settled: acked, timed out, withdrawn, or failed
+   * by the end of the connection. What a graceful close waits for.
+   *
+   * @returns never rejects.
+   */
+  settled(): Promise<void> {
+    const pending: Promise<void>[] = [];
+    const line = this.#line;
+    for (let i = this.#head; i < line.length; i++) {
+      const slot = line[i]!;
+      if (!slot.isSettled) pending.push(slot.promise);
+    }
+    return Promise.allSettled(pending).then(noop);
+  }
+
+  /**
    * Adds the slot of the next data frame, in send order.
    *
    * @returns the slot; its promise settles with the ACK, the timeout or the end.
