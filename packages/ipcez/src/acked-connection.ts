@@ -2,17 +2,8 @@
 // a client with ack offers the ipcez.v2 subprotocol and waits for "hello 2"; a listener always
 // selects ipcez.v2 when offered, says "hello 2" and acks what it reads; no subprotocol: no
 // acks ('off'). Browser-safe: nothing here needs Node (the local parts are in acks.ts).
-import { AckUnavailableError, awaitHelloReply, sendHelloReply } from '@ipcez/core';
-import type {
-  Connection,
-  ConnectionState,
-  InBandAcks,
-  IpcezError,
-  MessageConnection,
-  MessageHandler,
-  SendOptions,
-  TransportKind,
-} from '@ipcez/core';
+import { AckUnavailableError, ForwardingConnection, awaitHelloReply, sendHelloReply } from '@ipcez/core';
+import type { Connection, InBandAcks, MessageConnection, SendOptions } from '@ipcez/core';
 import { isSubprotocolRefused, wsSubprotocol } from '@ipcez/transport-ws';
 import type { AckMode } from './socket.js';
 
@@ -26,20 +17,24 @@ export function isEngine(connection: Connection): connection is Engine {
 
 /**
  * A connection with its ack mode decided: sends go through v2's in-band acks, the seed
- * decorator, or straight to the engine; everything else is the engine's (one inbox). It
- * **owns** the engine (and, through the seed decorator, a client's signal pair).
+ * decorator, or straight to the engine; everything else is forwarded to the seed decorator or
+ * the engine (one inbox). It **owns** the engine (and, through the seed decorator, a client's
+ * signal pair).
  */
-export class AckedConnection implements Connection {
-  readonly #engine: Connection;
-  /** What sends and the close go through: the engine, or its seed-acked decorator. */
-  readonly #top: Connection;
+export class AckedConnection extends ForwardingConnection {
   readonly #acks: InBandAcks | undefined;
   readonly #isAcked: boolean;
   readonly ackMode: AckMode;
 
+  /**
+   * @param engine - the transport's connection.
+   * @param mode - the ack protocol chosen for it.
+   * @param isAcked - whether this side's sends wait for acks (only where `mode` is not `'off'`).
+   * @param top - the seed-acked decorator over `engine`, in seed mode with acks.
+   * @param acks - the in-band acks, in v2.
+   */
   constructor(engine: Connection, mode: AckMode, isAcked: boolean, top?: Connection, acks?: InBandAcks) {
-    this.#engine = engine;
-    this.#top = top ?? engine;
+    super(top ?? engine);
     this.#acks = acks;
     this.#isAcked = isAcked && mode !== 'off';
     this.ackMode = mode;
@@ -50,65 +45,9 @@ export class AckedConnection implements Connection {
     return this.#isAcked;
   }
 
-  get transport(): TransportKind {
-    return this.#engine.transport;
-  }
-
-  get endpoint(): string {
-    return this.#engine.endpoint;
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.#engine.remoteAddress;
-  }
-
-  get state(): ConnectionState {
-    return this.#engine.state;
-  }
-
-  get bufferedAmount(): number {
-    return this.#engine.bufferedAmount;
-  }
-
-  get highWaterMark(): number {
-    return this.#engine.highWaterMark;
-  }
-
-  get maxMessageBytes(): number {
-    return this.#engine.maxMessageBytes;
-  }
-
-  send(message: Uint8Array, options?: SendOptions): Promise<void> {
+  override send(message: Uint8Array, options?: SendOptions): Promise<void> {
     if (this.#acks !== undefined) return this.#acks.send(message, options, this.#isAcked);
-    return this.#top.send(message, options);
-  }
-
-  messageHandler(handler: MessageHandler): void {
-    this.#top.messageHandler(handler);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#top[Symbol.asyncIterator]();
-  }
-
-  pauseReading(): void {
-    this.#engine.pauseReading?.();
-  }
-
-  resumeReading(): void {
-    this.#engine.resumeReading?.();
-  }
-
-  close(): Promise<void> {
-    return this.#top.close();
-  }
-
-  destroy(error?: IpcezError): void {
-    this.#top.destroy(error);
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    return super.send(message, options);
   }
 }
 
