@@ -196,6 +196,24 @@ describe('acks over WebSocket between ipcez peers (ipcez.v2)', () => {
     expect(rest.filter((r) => r.ok)).toHaveLength(9);
   });
 
+  it('a graceful disconnect() right after many sends resolves every send the server read', async () => {
+    const server = await ipcezServer();
+    let read = 0;
+    server.connectionHandler((socket) => {
+      socket.messageHandler((r) => {
+        if (r.ok) read++;
+      });
+    });
+    const socket = await client(server.endpoint, { ack: true });
+    const sends = Array.from({ length: 2000 }, (_, i) => socket.sendMessage(`c${i}`));
+    const closed = socket.disconnect();
+    const outcomes = await Promise.allSettled(sends);
+    await closed;
+    const rejected = outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []));
+    expect(rejected).toEqual([]);
+    expect(read).toBe(2000);
+  });
+
   it('works over wss:// the same', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipcez-wss-'));
     cleanups.push(() => {
