@@ -21,8 +21,8 @@ import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openSignalPair } from '@ipcez/ack';
-import { negotiateServer } from '@ipcez/core';
-import type { Connection, MessageConnection } from '@ipcez/core';
+import { MessageConnection, negotiateServer } from '@ipcez/core';
+import type { Connection } from '@ipcez/core';
 import { listenUnix } from '@ipcez/transport-unix';
 import { connect } from 'ipcez';
 import { isQuick, pick } from '../options.js';
@@ -154,7 +154,9 @@ export async function run(): Promise<void> {
       },
     });
     listener.connectionHandler((connection) => {
-      const engine = connection as MessageConnection;
+      // A Unix listener's connections are the core engine (the one with the v2 seam).
+      if (!(connection instanceof MessageConnection)) throw new Error('a Unix connection is not the core engine');
+      const engine = connection;
       connections.push(connection);
       const isUnread = accepted++ === 0;
       // A loaded machine starting 50 processes: the pending time only has to outlast a slow
@@ -165,7 +167,7 @@ export async function run(): Promise<void> {
         // before HELLO_REPLY is even written: nothing it sends is ever read.
         if (isUnread) {
           unreadConnection = engine;
-          engine.pauseReading?.();
+          engine.pauseReading();
         }
       });
       engine.messageHandler((result) => {
@@ -213,7 +215,7 @@ export async function run(): Promise<void> {
     for (const child of children) child.stdin.write('go\n');
     await Promise.all(children.map((child) => nextLine(child, 'done')));
     const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
-    await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
+    await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
 
     let acked = 0;
     let timedOut = 0;
