@@ -31,6 +31,14 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     const result = await runCli(['send', echo.endpoint, 'over ws', '--replies', '1']);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('over ws\n');
+    // --ack asks for acks over WebSocket: the echo server speaks ipcez.v2.
+    const acked = await runCli(['send', echo.endpoint, 'acked', '--replies', '1', '--ack'], {
+      env: childEnv({ NODE_DEBUG: 'ipcez' }),
+    });
+    expect(acked.code).toBe(0);
+    expect(acked.stdout).toBe('acked\n');
+    expect(acked.stderr).toMatch(/ack mode v2/);
+    expect((await runCli(['send', echo.endpoint, 'x', '--ack', '--no-ack'])).code).toBe(64);
   });
 
   it('send --file sends the whole file as one message', async () => {
