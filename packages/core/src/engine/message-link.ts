@@ -219,7 +219,7 @@ export class MessageLink implements Link {
         if (this.#hasEnded) return;
         const handler = this.#controlHandler;
         if (isText && handler === undefined && this.#settings.isTextControl === true) {
-          this.#held.push({ data, preceding: this.#received + this.#pending.length });
+          this.#held.push({ data, preceding: this.#received });
           return;
         }
         if (isText && handler !== undefined) {
