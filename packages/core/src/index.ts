@@ -57,6 +57,8 @@ export { InBandAcks, ackHeader } from './v2/in-band-acks.js';
 export {
   negotiateClient,
   negotiateServer,
+  awaitHelloReply,
+  sendHelloReply,
   HELLO_V2,
   HELLO_REPLY_V2,
   HELLO_REPLY_SEED,

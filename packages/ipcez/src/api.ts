@@ -6,7 +6,8 @@ import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
 import { wsTransport } from '@ipcez/transport-ws';
 import { acquireListenerLock, peerCredentials } from '@ipcez/ack';
-import { AckedConnection, openAckedClient, prepareAckedListener } from './acks.js';
+import { WS_SUBPROTOCOL, openAckedWsClient, wrapAcceptedWs } from './acked-connection.js';
+import { openAckedClient, prepareAckedListener } from './acks.js';
 import { debug, traceConnection } from './debug.js';
 import { detectTransport } from './detect.js';
 import type { Detection } from './detect.js';
@@ -32,15 +33,8 @@ function transportFor(detection: Detection): Transport {
 
 function resolveAck(detection: Detection, ack: boolean | undefined): boolean {
   if (ack !== undefined && typeof ack !== 'boolean') throw invalidArgError(`ack must be a boolean, got ${typeof ack}`);
-  if (detection.transport === 'ws') {
-    if (ack === true) {
-      throw invalidArgError(
-        'delivery acknowledgement is only available on local transports (Unix sockets, named pipes), not on WebSocket',
-      );
-    }
-    return false;
-  }
-  return ack ?? true;
+  // Acks are on by default locally; over WebSocket they are opt-in (docs/PROTOCOL.md §5.6).
+  return ack ?? detection.transport !== 'ws';
 }
 
 function resolveAckTimeout(value: number | undefined): number {
@@ -88,6 +82,11 @@ function transportOptions(
     ...rest
   } = options as WithDetect<ConnectOptions & ListenOptions>;
   const picked: Record<string, unknown> = defined(rest);
+  if (picked['subprotocols'] !== undefined) {
+    throw invalidArgError(
+      `subprotocols: not an option of connect/listen (ipcez offers and selects ${WS_SUBPROTOCOL} itself, for acks)`,
+    );
+  }
   if (detection.transport !== 'ws') {
     const wsOnly = Object.keys(picked).filter(
       (key) => !COMMON_TRANSPORT_OPTIONS.has(key) && !(isListen && LISTEN_TRANSPORT_OPTIONS.has(key)),
@@ -142,9 +141,10 @@ function prepare(
  * `target`/`os` environment (or options): a `ws://`/`wss://` URL is WebSocket; anything
  * else is a Unix socket path (`os=linux`) or a Windows pipe name (`os=windows`).
  *
- * On local transports delivery acknowledgement is on by default: the client opens the
- * endpoint's signal pair (creating it if missing) after connecting, and each `sendMessage`
- * resolves once the recipient's endpoint acked it.
+ * On local transports delivery acknowledgement is on by default (protocol v2 with an ipcez
+ * listener, else the endpoint's signal pair); over WebSocket it is opt-in: `ack: true` offers
+ * the `ipcez.v2` subprotocol and fails with `AckUnavailableError` against a server that does not
+ * speak it. Each acked `sendMessage` resolves once the recipient read it (docs/PROTOCOL.md §5).
  *
  * @param endpoint - a socket path (`/tmp/app.sock`, `./rel.sock`, `@abstract`), a pipe name
  *   (`app` or `\\.\pipe\app`), or a `ws://`/`wss://` URL.
@@ -154,7 +154,8 @@ function prepare(
  *   (`IPCEZ_ERR_UNSUPPORTED_COMBINATION`), InvalidEndpointError (`IPCEZ_ERR_INVALID_ENDPOINT`)
  *   from detection; IoError (`IPCEZ_ERR_IO`: refused, not found, permission) or WsError
  *   (`IPCEZ_ERR_WS`) when connecting fails; AckUnavailableError (`IPCEZ_ERR_ACK_UNAVAILABLE`)
- *   when acks are on and named signals cannot work here; TypeError/RangeError
+ *   when acks are on and named signals cannot work here, or (WebSocket) the server does not
+ *   select `ipcez.v2` or does not say `hello 2` first within `ackTimeoutMs`; TypeError/RangeError
  *   (`IPCEZ_ERR_INVALID_ARG`) for bad options; `signal.reason` when aborted.
  * @example
  * ```ts
@@ -168,14 +169,27 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
   const transport = transportFor(detection);
   const open = (): Promise<Connection> =>
     withRetry(endpoint, () => transport.connect(endpoint, transportOptions(detection, options)), retry, options.signal);
-  const connection = await open();
   if (detection.transport === 'ws') {
-    return new IpcezSocket(
-      traceConnection(connection, 'client', false),
-      { isAcked: false, ackMode: 'off' },
-      sendTimeoutMs,
+    // WebSocket: the ipcez.v2 subprotocol when acks are asked for (docs/PROTOCOL.md §5.6).
+    const acked = await openAckedWsClient(
+      (subprotocols) =>
+        withRetry(
+          endpoint,
+          () => {
+            const wsOptions: Record<string, unknown> = { ...transportOptions(detection, options), subprotocols };
+            return transport.connect(endpoint, wsOptions);
+          },
+          retry,
+          options.signal,
+        ),
+      ack,
+      ackTimeoutMs,
+      options.signal,
     );
+    debug('client %s: ack mode %s', acked.endpoint, acked.ackMode);
+    return new IpcezSocket(traceConnection(acked, 'client', acked.isAcked), acked, sendTimeoutMs);
   }
+  const connection = await open();
   // Local: protocol v2 where the listener advertises it, else seed mode (docs/PROTOCOL.md §5).
   const acked = await openAckedClient(connection, open, ack, ackTimeoutMs, options.signal);
   debug('client %s: ack mode %s', acked.endpoint, acked.ackMode);
@@ -243,6 +257,8 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
         : await acquireListenerLock(endpoint, phase === undefined ? {} : { signal: phase.signal });
     listener = await transport.listen(endpoint, {
       ...transportOptions(detection, options, true),
+      // Every ipcez WebSocket listener selects ipcez.v2 when offered, whatever its own `ack`.
+      ...(detection.transport === 'ws' ? { subprotocols: [WS_SUBPROTOCOL] } : {}),
       // Refusals (maxConnections) are written to the debug log, then told to the caller's hook.
       onRefused: (error: IpcezError) => {
         debug('%s (%s)', error.message, error.code);
@@ -265,7 +281,7 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
   debug('listening on %s (%s, acks %s)', listener.endpoint, listener.transport, ack ? 'on' : 'off');
   let onAbort: Disposable | undefined;
   const server = new IpcezServer(listener, {
-    wrap: acks === undefined ? (c) => new AckedConnection(c, 'off', false) : acks.wrap,
+    wrap: acks === undefined ? wrapAcceptedWs(ack, ackTimeoutMs) : acks.wrap,
     isAcked: ack,
     sendTimeoutMs,
     beforeClose: () => {

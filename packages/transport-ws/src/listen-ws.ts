@@ -92,6 +92,8 @@ class WsAcceptor {
       clientTracking: false,
       maxPayload: resolved.maxMessageBytes,
       perMessageDeflate: resolved.perMessageDeflate,
+      // The first of the listener's subprotocols the client offered, or none.
+      handleProtocols: (offered: Set<string>) => resolved.subprotocols.find((p) => offered.has(p)) ?? false,
     });
     // An attached listener leaves the application's HTTP requests and sockets alone, and
     // takes upgrades only once it is ready (start()), so a failed start leaves no listener.
@@ -247,6 +249,7 @@ class WsAcceptor {
           maxMessageBytes: resolved.maxMessageBytes,
           highWaterMark: resolved.highWaterMark,
           closeTimeoutMs: resolved.closeTimeoutMs,
+          subprotocol: ws.protocol,
         },
         (sink) =>
           new NodeSocketAdapter(ws, socket, sink, {

@@ -135,7 +135,7 @@ function unrefTimer(timer: unknown): void {
  * {@link MessageConnection.holdReading} / {@link MessageConnection.releaseReading} (pause reasons),
  * {@link MessageConnection.holdSends} / {@link MessageConnection.releaseSends} (keep sends queued, in order),
  * {@link MessageConnection.queueControl} and {@link MessageConnection.setControlHandler}
- * (4-byte control headers, byte-stream links only).
+ * (control headers: 4-byte headers on byte streams, text messages on WebSocket).
  *
  * @example
  * ```ts
@@ -526,7 +526,7 @@ export class MessageConnection implements Connection {
   }
 
   /**
-   * Decorator seam (byte-stream links): queues a 4-byte control header ahead of every data
+   * Decorator seam (links with control headers): queues a control header ahead of every data
    * frame not yet begun; with `merge`, the last header still queued may absorb it. Not
    * counted in `bufferedAmount`. Ignored once the connection is closing or closed.
    *
@@ -542,8 +542,8 @@ export class MessageConnection implements Connection {
   }
 
   /**
-   * Decorator seam (byte-stream links): from now on, received headers with the top bit set
-   * are control headers handed to `handler` (in stream order with respect to other headers,
+   * Decorator seam (links with control headers): from now on, received headers with the top
+   * bit set (text messages on WebSocket) are control headers handed to `handler` (in stream order with respect to other headers,
    * before the data messages of the same read are delivered); `undefined` switches back.
    * What the handler throws ends the connection with that error (an `IpcezError` as is).
    *
