@@ -1,5 +1,5 @@
-"""The Python binding against the TypeScript package, in child processes (seed mode: the
-TypeScript engine does not speak protocol v2 yet), plus the install and the README example."""
+"""The Python binding against the TypeScript package, in child processes (protocol v2, which
+both speak), plus the install and the README examples (the seed-mode one included)."""
 
 from __future__ import annotations
 
