@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Python <-> Node.js: the ipcez binding beside a raw Python ``socket`` client, same run, same server.
 
-The server is the TypeScript ipcez echo server (seed mode, acks off, so both clients speak the
-same bytes). For each size: round trip (send one, read its echo) and throughput (a thread
+The server is the TypeScript ipcez echo server with acks off. The raw client writes plain
+frames (so the server serves it in seed mode); the binding, with ``ack=False``, still
+negotiates protocol v2, so its sends do not wait for acks but both sides send the ``ACK``
+headers of what they read (a few bytes per read, counted in its figures). For each size: round trip (send one, read its echo) and throughput (a thread
 sends N while the main thread reads the N echoes). Prints each figure and the ratio
 binding / raw (goal: >= 0.7 at 64 B and 4 MiB). Needs the workspace built.
 """

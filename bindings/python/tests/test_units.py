@@ -236,12 +236,21 @@ class Errors(unittest.TestCase):
     def test_the_codes_are_the_typescript_ones(self) -> None:
         with open(os.path.join(REPO_ROOT, "packages", "core", "src", "errors.ts")) as f:
             ts_codes = set(re.findall(r"'(IPCEZ_ERR_[A-Z_]+)',\n", f.read()))
-        # The TypeScript list also has SEND_BUFFER_FULL (no Python equivalent: sends block) and
-        # the codes of its reconnecting client (RECONNECT_FAILED, SEND_TIMEOUT), which this
-        # binding does not have.
+        # The TypeScript list also has SEND_BUFFER_FULL (no Python equivalent: sends block), the
+        # codes of its reconnecting client (RECONNECT_FAILED, SEND_TIMEOUT), and those of the
+        # Node listener's per-listener limits (CONNECTION_LIMIT, PARTIAL_FRAME_LIMIT,
+        # FRAME_TIMEOUT, IDLE_TIMEOUT), which this binding does not have.
         self.assertEqual(
             ts_codes - set(ipcez.IPCEZ_ERROR_CODES),
-            {"IPCEZ_ERR_SEND_BUFFER_FULL", "IPCEZ_ERR_RECONNECT_FAILED", "IPCEZ_ERR_SEND_TIMEOUT"},
+            {
+                "IPCEZ_ERR_SEND_BUFFER_FULL",
+                "IPCEZ_ERR_RECONNECT_FAILED",
+                "IPCEZ_ERR_SEND_TIMEOUT",
+                "IPCEZ_ERR_CONNECTION_LIMIT",
+                "IPCEZ_ERR_PARTIAL_FRAME_LIMIT",
+                "IPCEZ_ERR_FRAME_TIMEOUT",
+                "IPCEZ_ERR_IDLE_TIMEOUT",
+            },
         )
         self.assertLessEqual(set(ipcez.IPCEZ_ERROR_CODES) - ts_codes, {"IPCEZ_ERR_PROTOCOL"})
 

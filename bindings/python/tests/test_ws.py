@@ -1,5 +1,5 @@
 """WebSocket through the optional websockets package: Python <-> Python (ipcez.v2 acks) and
-Python <-> the TypeScript ws listener (seed ws, no acks).
+Python <-> the TypeScript ws listener and client (without acks, and with ipcez.v2 acks).
 
 The interpreter running the suite may lack websockets (pyenv's python3 does; Debian's
 /usr/bin/python3 with python3-websockets has it): then this module runs itself under one
@@ -162,9 +162,12 @@ else:
                 self.assertEqual(client.protocol, 0)
                 client.send_message(b"seed ws")
                 self.assertEqual(client.read(timeout=10), b"seed ws")
-            # It does not speak ipcez.v2 (it echoes the offered subprotocol but never says hello 2).
-            with self.assertRaises(ipcez.AckUnavailableError):
-                ipcez.connect(endpoint, ack=True, ack_timeout=0.5)
+            # It speaks ipcez.v2: it selects the subprotocol, says hello 2 and acks what it reads.
+            with ipcez.connect(endpoint, ack=True, ack_timeout=10) as client:
+                self.assertEqual((client.protocol, client.is_acked), (2, True))
+                for i in range(20):
+                    client.send_message(b"acked %d" % i)  # returns once the TypeScript side acked it
+                self.assertEqual([client.read(timeout=10) for _ in range(20)], [b"acked %d" % i for i in range(20)])
 
         @unittest.skipUnless(node_available(), "node or the built TypeScript packages are missing")
         def test_the_typescript_client_against_a_python_ws_listener(self) -> None:

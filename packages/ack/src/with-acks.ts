@@ -1,14 +1,6 @@
 import { addAbortListener, setMaxListeners } from 'node:events';
-import { ConnectionLostError, IoError, invalidArgError, isIpcezError } from '@ipcez/core';
-import type {
-  Connection,
-  ConnectionState,
-  IpcezError,
-  MessageConnection,
-  MessageHandler,
-  SendOptions,
-  TransportKind,
-} from '@ipcez/core';
+import { ConnectionLostError, ForwardingConnection, IoError, invalidArgError, isIpcezError } from '@ipcez/core';
+import type { Connection, IpcezError, MessageConnection, SendOptions } from '@ipcez/core';
 import { SignalPair } from './signal-pair.js';
 
 /** Options of {@link withAcks}. */
@@ -37,7 +29,7 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
  * The engine seam `withAcks` decorates (`MessageConnection` of `@ipcez/core`, structurally:
  * copies of `@ipcez/core` may be duplicated in node_modules).
  */
-type Engine = Connection & Pick<MessageConnection, 'observeReads'>;
+type Engine = Connection & Pick<MessageConnection, 'observeReads'> & Partial<Pick<MessageConnection, 'beforeEnd'>>;
 
 function isEngine(value: Connection): value is Engine {
   const candidate = value as Partial<Engine>;
@@ -57,13 +49,14 @@ interface SerialSend {
 //   signalReady() --> engine.send(frame) --> waitAcked(ackTimeoutMs)
 //                                             |-- acked: resolve
 //                                             |-- none in time: RecipientAckTimeoutError (bytes written; stays open)
-//                                             '-- close()/destroy() here: ConnectionLostError (or the destroy error)
+//                                             |-- close() here: waits on (the write side ends after the ack or timeout)
+//                                             '-- destroy(), or the close timer: ConnectionLostError (or the destroy error)
 //
 // Receive, for each frame of each read batch, before the batch is delivered (the engine's
 // read observer): tryTakeReady() (never blocks) --> signalAcked(). The engine's one inbox
 // keeps what no consumer took yet, under its one pause authority: this decorator holds no
 // messages and no pause flag.
-class AckedConnection implements Connection {
+class AckedConnection extends ForwardingConnection {
   readonly #engine: Engine;
   readonly #pair: SignalPair;
   readonly #ackTimeoutMs: number;
@@ -79,8 +72,11 @@ class AckedConnection implements Connection {
   #serial: SerialSend[] = [];
   #isCycling = false;
   #closing: Promise<void> | undefined;
+  /** Sends between "data ready" and their ack (or timeout): what a graceful close waits for. */
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(engine: Engine, pair: SignalPair, ackTimeoutMs: number, ownsPair: boolean) {
+    super(engine);
     this.#engine = engine;
     this.#pair = pair;
     this.#ackTimeoutMs = ackTimeoutMs;
@@ -91,33 +87,14 @@ class AckedConnection implements Connection {
     engine.observeReads((messages) => {
       this.#acknowledge(messages.length);
     });
+    // A graceful close (ours, or the listener's) ends the write side only once every send in
+    // flight was acked or timed out: the peer stops reading at our end, and a send it had
+    // read must not reject as lost. (An engine from an older copy of the core has no such
+    // seam; the close then ends the waits as before.)
+    engine.beforeEnd?.(() => Promise.allSettled([...this.#inFlight]));
   }
 
-  get transport(): TransportKind {
-    return this.#engine.transport;
-  }
-
-  get endpoint(): string {
-    return this.#engine.endpoint;
-  }
-
-  get state(): ConnectionState {
-    return this.#engine.state;
-  }
-
-  get bufferedAmount(): number {
-    return this.#engine.bufferedAmount;
-  }
-
-  get highWaterMark(): number {
-    return this.#engine.highWaterMark;
-  }
-
-  get maxMessageBytes(): number {
-    return this.#engine.maxMessageBytes;
-  }
-
-  send(message: Uint8Array, options: SendOptions = {}): Promise<void> {
+  override send(message: Uint8Array, options: SendOptions = {}): Promise<void> {
     const engine = this.#engine;
     // Sends the engine refuses without writing (closed, over the limit, buffer full with
     // wait: false, bad arguments) must not post "data ready": no frame would follow it.
@@ -129,7 +106,7 @@ class AckedConnection implements Connection {
       message.length > engine.maxMessageBytes ||
       (options.wait === false && engine.bufferedAmount >= engine.highWaterMark);
     if (isRefused) return engine.send(message, options);
-    if (this.#pair.isCounting) return this.#cycle(message, options);
+    if (this.#pair.isCounting) return this.#track(this.#cycle(message, options));
     return new Promise<void>((resolve, reject) => {
       this.#serial.push({ message, options, resolve, reject });
       this.#pump();
@@ -142,7 +119,7 @@ class AckedConnection implements Connection {
     const next = this.#serial.shift();
     if (next === undefined) return;
     this.#isCycling = true;
-    void this.#cycle(next.message, next.options)
+    void this.#track(this.#cycle(next.message, next.options))
       .then(next.resolve, next.reject)
       .finally(() => {
         this.#isCycling = false;
@@ -156,8 +133,19 @@ class AckedConnection implements Connection {
    */
   #startQueued(): void {
     for (const queued of this.#serial.splice(0)) {
-      this.#cycle(queued.message, queued.options).then(queued.resolve, queued.reject);
+      this.#track(this.#cycle(queued.message, queued.options)).then(queued.resolve, queued.reject);
     }
+  }
+
+  /** Keeps `cycle` in {@link AckedConnection.#inFlight} until it settles. */
+  #track(cycle: Promise<void>): Promise<void> {
+    const inFlight = this.#inFlight;
+    inFlight.add(cycle);
+    const forget = (): void => {
+      inFlight.delete(cycle);
+    };
+    cycle.then(forget, forget);
+    return cycle;
   }
 
   async #cycle(message: Uint8Array, options: SendOptions): Promise<void> {
@@ -209,23 +197,7 @@ class AckedConnection implements Connection {
     }
   }
 
-  messageHandler(handler: MessageHandler): void {
-    this.#engine.messageHandler(handler);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#engine[Symbol.asyncIterator]();
-  }
-
-  pauseReading(): void {
-    this.#engine.pauseReading?.();
-  }
-
-  resumeReading(): void {
-    this.#engine.resumeReading?.();
-  }
-
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
   }
@@ -246,16 +218,12 @@ class AckedConnection implements Connection {
     }
   }
 
-  destroy(error?: IpcezError): void {
+  override destroy(error?: IpcezError): void {
     this.#engine.destroy(error);
     this.#end(error);
     this.#startQueued();
     // SignalPair.close() settles without rejecting; nothing waits for it here.
     if (this.#ownsPair) void this.#pair.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
@@ -273,7 +241,10 @@ class AckedConnection implements Connection {
  *   wait in the connection's one inbox, whose limit pauses reading, so later frames stay
  *   unread, and unacked, in the OS. A failing "data acked" post ends the connection with an
  *   `IoError` (its cause the OS error).
- * - `close()`/`destroy()` end the connection; sends still waiting for an ack then reject with
+ * - `close()` is graceful: it writes every send accepted so far and lets the sends waiting for
+ *   an ack finish (acked, or `RecipientAckTimeoutError`) before it ends the write side, so a
+ *   send the peer read never rejects as lost; the engine's close timeout bounds it all.
+ *   `destroy()` ends at once: sends still waiting for an ack reject with
  *   `ConnectionLostError` (or the `destroy` error). A peer that goes away does not cut the
  *   waits short: acks travel out of band, and one posted just before the peer closed is
  *   still taken (a wait ends with its ack or its timeout).

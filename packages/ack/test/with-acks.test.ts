@@ -144,12 +144,21 @@ describe.runIf(supported)('withAcks over a real socket in one process', () => {
     expect(rig.listenerPair.state).toBe('open');
   });
 
-  test('closing the connection rejects a send still waiting for its ack with ConnectionLostError', async () => {
-    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
-    // No reader acks: the send waits until the close.
+  test('a graceful close lets a send waiting for its ack finish: with no reader it times out (unconfirmed), then the close completes', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 300 });
+    // No reader acks: the send waits, and the close waits for it.
     const sending = client.send(new Uint8Array([1])).catch((error: unknown) => error);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await client.close();
+    expect(await sending).toMatchObject({ code: 'IPCEZ_ERR_ACK_TIMEOUT' });
+    expect(client.state).toBe('closed');
+  });
+
+  test('destroy() rejects a send still waiting for its ack at once with ConnectionLostError', async () => {
+    const client = withAcks(rig.client, rig.clientPair, { ackTimeoutMs: 4000 });
+    const sending = client.send(new Uint8Array([1])).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.destroy();
     expect(await sending).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
     expect(client.state).toBe('closed');
   });

@@ -170,6 +170,44 @@ export interface ListenOptions {
    * on every path. What it throws is reported as the listener's failure (if it had none).
    */
   readonly beforeClose?: () => void;
+  /**
+   * How many connections the listener serves at once (default 1024,
+   * `DEFAULT_MAX_CONNECTIONS`; `Infinity` for no cap). A connection past it is closed at
+   * once, before anything of it is read (WebSocket: the upgrade is answered with HTTP 503),
+   * and reported to `onRefused` as a `ConnectionLimitError`. A slot is free again as soon as
+   * a connection has ended.
+   */
+  readonly maxConnections?: number;
+  /**
+   * Byte-stream listeners (Unix sockets, named pipes): the memory that partial frames may
+   * hold across all accepted connections together, in bytes (default 64 MiB,
+   * `DEFAULT_MAX_PARTIAL_BYTES`; `Infinity` for no cap). A connection whose partial frame
+   * would take the total past it is closed with `PartialFrameLimitError`; a partial frame
+   * returns its memory when it completes or its connection ends. Not an option of WebSocket
+   * listeners (there the `ws` library buffers each message, bounded by `maxMessageBytes`).
+   */
+  readonly maxPartialBytes?: number;
+  /**
+   * Byte-stream listeners: how long a frame the peer started may take to complete, while this
+   * side reads, before the connection is closed with `FrameTimeoutError`, in ms (default
+   * 30 000, `DEFAULT_FRAME_TIMEOUT_MS`; checked once per period, so between one and two
+   * periods). Not an option of WebSocket listeners.
+   */
+  readonly frameTimeoutMs?: number;
+  /**
+   * Byte-stream listeners: close an accepted connection on which no byte went either way for
+   * this long, in ms, with `IdleTimeoutError` (its message handler gets it). Off by default.
+   * Time with reading paused on this side does not count; checked once per period, so the
+   * close comes between one and two periods after the last byte. Not an option of WebSocket
+   * listeners (their keepalive finds dead peers).
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Told of each connection the listener refused because of a limit (`ConnectionLimitError`),
+   * synchronously, from the accept path; what it throws propagates. Default: none (the
+   * refusal is still made).
+   */
+  readonly onRefused?: (error: IpcezError) => void;
 }
 
 /**

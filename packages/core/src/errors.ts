@@ -1,6 +1,12 @@
 import { IpcezError } from '@ipcez/framing';
 import type { FrameTooLargeError } from '@ipcez/framing';
 import type { ReconnectFailedError, SendTimeoutError } from './reconnect-errors.js';
+import type {
+  ConnectionLimitError,
+  FrameTimeoutError,
+  IdleTimeoutError,
+  PartialFrameLimitError,
+} from './limit-errors.js';
 
 /**
  * Every error code ipcez produces, in one list. Codes are API: match on them, not on
@@ -23,6 +29,10 @@ export const IPCEZ_ERROR_CODES = [
   'IPCEZ_ERR_RECONNECT_FAILED',
   'IPCEZ_ERR_SEND_TIMEOUT',
   'IPCEZ_ERR_PROTOCOL',
+  'IPCEZ_ERR_CONNECTION_LIMIT',
+  'IPCEZ_ERR_PARTIAL_FRAME_LIMIT',
+  'IPCEZ_ERR_FRAME_TIMEOUT',
+  'IPCEZ_ERR_IDLE_TIMEOUT',
 ] as const;
 
 /** The union of every ipcez error code (see {@link IPCEZ_ERROR_CODES}). */
@@ -107,12 +117,12 @@ export class IoError extends IpcezError {
  * - `'reset'`: the OS reported a reset or broken pipe;
  * - `'local-close'`: `close()`/`disconnect()`/`destroy()` was called on this side;
  * - `'keepalive-timeout'`: the peer stopped answering keepalive pings;
- * - `'aborted'`: an `AbortSignal` ended it;
- * - `'frame-timeout'`: the peer stopped sending inside a frame (byte streams: no byte of the
- *   partial frame for `frameTimeoutMs` while this side was reading).
+ * - `'aborted'`: an `AbortSignal` ended it.
+ *
+ * (A peer that stalls inside a frame ends the connection with `FrameTimeoutError`, a silent
+ * one with `IdleTimeoutError`.)
  */
-export type ConnectionLostReason =
-  'peer-closed' | 'reset' | 'local-close' | 'keepalive-timeout' | 'aborted' | 'frame-timeout';
+export type ConnectionLostReason = 'peer-closed' | 'reset' | 'local-close' | 'keepalive-timeout' | 'aborted';
 
 /**
  * The connection is gone: the peer went away, or `disconnect()`/`close()` was called. Sends
@@ -452,6 +462,14 @@ export interface IpcezErrorClasses {
   IPCEZ_ERR_SEND_TIMEOUT: SendTimeoutError;
   /** The peer broke the wire protocol. */
   IPCEZ_ERR_PROTOCOL: ProtocolError;
+  /** A listener at `maxConnections` refused a connection. */
+  IPCEZ_ERR_CONNECTION_LIMIT: ConnectionLimitError;
+  /** A partial frame would have taken the listener past `maxPartialBytes`. */
+  IPCEZ_ERR_PARTIAL_FRAME_LIMIT: PartialFrameLimitError;
+  /** A frame was not completed within `frameTimeoutMs`. */
+  IPCEZ_ERR_FRAME_TIMEOUT: FrameTimeoutError;
+  /** No byte either way for `idleTimeoutMs`. */
+  IPCEZ_ERR_IDLE_TIMEOUT: IdleTimeoutError;
 }
 
 /**

@@ -17,11 +17,18 @@ export {
   invalidArgError,
 } from './errors.js';
 export type { IpcezErrorCode, IpcezErrorClasses, IoErrorOptions, ConnectionLostReason } from './errors.js';
-export { DEFAULT_HIGH_WATER_MARK, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_FRAME_TIMEOUT_MS } from './constants.js';
+export {
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_FRAME_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_PARTIAL_BYTES,
+} from './constants.js';
 export { describeValue } from './describe-value.js';
-export { resolveCommonOptions, integerOption } from './options.js';
-export type { ResolvedCommonOptions } from './options.js';
+export { resolveCommonOptions, resolveListenerLimits, integerOption } from './options.js';
+export type { ResolvedCommonOptions, ResolvedListenerLimits } from './options.js';
 export { MessageConnection } from './engine/message-connection.js';
+export { ForwardingConnection } from './forwarding-connection.js';
 export type { MessageConnectionOptions } from './engine/message-connection.js';
 export type { Link, LinkSink } from './engine/link.js';
 export { MessageLink } from './engine/message-link.js';
@@ -31,6 +38,7 @@ export type { PauseReason } from './engine/pause-authority.js';
 export { ListenerCore } from './engine/listener-core.js';
 export type { ListenerCoreOptions } from './engine/listener-core.js';
 export { ReconnectFailedError, SendTimeoutError } from './reconnect-errors.js';
+export { ConnectionLimitError, PartialFrameLimitError, FrameTimeoutError, IdleTimeoutError } from './limit-errors.js';
 export type {
   TransportKind,
   ConnectionState,
@@ -49,6 +57,8 @@ export { InBandAcks, ackHeader } from './v2/in-band-acks.js';
 export {
   negotiateClient,
   negotiateServer,
+  awaitHelloReply,
+  sendHelloReply,
   HELLO_V2,
   HELLO_REPLY_V2,
   HELLO_REPLY_SEED,

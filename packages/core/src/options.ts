@@ -1,5 +1,11 @@
 import { resolveMaxMessageBytes } from '@ipcez/framing';
-import { DEFAULT_HIGH_WATER_MARK } from './constants.js';
+import type { IpcezError } from '@ipcez/framing';
+import {
+  DEFAULT_FRAME_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_PARTIAL_BYTES,
+} from './constants.js';
 import type { ConnectOptions, ListenOptions } from './contracts.js';
 import { describeValue } from './describe-value.js';
 import { invalidArgError } from './errors.js';
@@ -80,5 +86,54 @@ export function resolveCommonOptions(options: ConnectOptions | ListenOptions | u
     highWaterMark: integerOption(o.highWaterMark, 'options.highWaterMark', 1) ?? DEFAULT_HIGH_WATER_MARK,
     beforeBind: o.beforeBind,
     beforeClose: o.beforeClose,
+  };
+}
+
+/** The per-listener limits of `ListenOptions`, validated once. */
+export interface ResolvedListenerLimits {
+  /** Connections served at once (`Infinity`: no cap). */
+  readonly maxConnections: number;
+  /** Bytes partial frames may hold across the listener's connections (`Infinity`: no cap). */
+  readonly maxPartialBytes: number;
+  /** Time a started frame may take to complete, in ms. */
+  readonly frameTimeoutMs: number;
+  /** Idle time after which a connection is closed, in ms; `undefined`: never. */
+  readonly idleTimeoutMs: number | undefined;
+  /** `ListenOptions.onRefused`, when given. */
+  readonly onRefused: ((error: IpcezError) => void) | undefined;
+  /** Which of the byte-stream-only options the caller set (for transports without them). */
+  readonly streamOnly: readonly string[];
+}
+
+function capOption(value: unknown, name: string, fallback: number): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  return integerOption(value, name, 1, Number.MAX_SAFE_INTEGER) ?? fallback;
+}
+
+/**
+ * Validates the per-listener limits of `ListenOptions` (`maxConnections`, `maxPartialBytes`,
+ * `frameTimeoutMs`, `idleTimeoutMs`, `onRefused`), synchronously, before any I/O.
+ *
+ * @param options - what the caller passed to `listen` (may be anything).
+ * @returns the resolved limits, defaults filled in.
+ * @throws TypeError / RangeError (`IPCEZ_ERR_INVALID_ARG`) for a bad option.
+ * @example
+ * ```ts
+ * const { maxConnections, maxPartialBytes } = resolveListenerLimits(options);
+ * ```
+ */
+export function resolveListenerLimits(options: ListenOptions | undefined): ResolvedListenerLimits {
+  const o: ListenOptions = options ?? {};
+  const onRefused: unknown = o.onRefused;
+  if (onRefused !== undefined && typeof onRefused !== 'function') {
+    throw invalidArgError(`options.onRefused must be a function, got ${describeValue(onRefused)}`);
+  }
+  return {
+    maxConnections: capOption(o.maxConnections, 'options.maxConnections', DEFAULT_MAX_CONNECTIONS),
+    maxPartialBytes: capOption(o.maxPartialBytes, 'options.maxPartialBytes', DEFAULT_MAX_PARTIAL_BYTES),
+    frameTimeoutMs: integerOption(o.frameTimeoutMs, 'options.frameTimeoutMs', 1) ?? DEFAULT_FRAME_TIMEOUT_MS,
+    idleTimeoutMs: integerOption(o.idleTimeoutMs, 'options.idleTimeoutMs', 1),
+    onRefused: o.onRefused,
+    streamOnly: (['maxPartialBytes', 'frameTimeoutMs', 'idleTimeoutMs'] as const).filter((k) => o[k] !== undefined),
   };
 }

@@ -233,6 +233,39 @@ describe('AckLedger (protocol v2, sender side)', () => {
     ledger.fail(new Error('end'));
   });
 
+  test('settled() waits for the waiting sends added so far: acked, timed out, withdrawn or failed', async () => {
+    const ledger = new AckLedger(40);
+    await ledger.settled(); // nothing waits
+    ledger.addUnwaited(false);
+    await ledger.settled(); // a send that does not wait is settled already
+    const acked = add(ledger);
+    const timedOut = add(ledger);
+    const withdrawn = add(ledger);
+    for (const send of [acked, timedOut, withdrawn]) send.promise.catch(() => undefined);
+    ledger.written(withdrawn.position); // the first two were written
+    let isSettled = false;
+    void ledger.settled().then(() => (isSettled = true));
+    const later = add(ledger); // added after: not waited for
+    later.promise.catch(() => undefined);
+    expect(ledger.acknowledge(2)).toBeUndefined(); // the unwaited frame and `acked`
+    await delay(1);
+    expect(isSettled).toBe(false);
+    ledger.cancel(withdrawn.position, new Error('aborted'));
+    await delay(1);
+    expect(isSettled).toBe(false);
+    await expect(timedOut.promise).rejects.toMatchObject({ code: 'IPCEZ_ERR_ACK_TIMEOUT' });
+    await delay(1);
+    expect(isSettled).toBe(true);
+    let isLaterSettled = false;
+    void ledger.settled().then(() => (isLaterSettled = true));
+    await delay(1);
+    expect(isLaterSettled).toBe(false);
+    ledger.fail(new Error('end'));
+    await delay(1);
+    expect(isLaterSettled).toBe(true);
+    await expect(later.promise).rejects.toThrow('end');
+  });
+
   test('keeps up with many sends, one write per batch of them and one ACK per read', async () => {
     const ledger = new AckLedger(60_000);
     const sends: Promise<void>[] = [];

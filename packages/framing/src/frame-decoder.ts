@@ -129,6 +129,17 @@ export class FrameDecoder {
     return 0;
   }
 
+  /**
+   * Bytes of memory reserved right now for the incomplete frame's payload: the size of the
+   * buffer it is being copied into (an interim one, or its exact one), `0` at a frame
+   * boundary, while only header bytes have arrived, or once failed. Memory a caller counts
+   * against a budget shared by many decoders (see "Memory" in the class docs); a completed
+   * payload is the caller's from then on and no longer counted.
+   */
+  get reservedBytes(): number {
+    return this.#state === 'body' ? (this.#body?.length ?? 0) : 0;
+  }
+
   #take(length: number): Uint8Array {
     const body = this.#allocate(length);
     if (!(body instanceof Uint8Array) || body.length !== length) {

@@ -211,6 +211,29 @@ describe('FrameDecoder chunking', () => {
   });
 });
 
+describe('FrameDecoder reservedBytes', () => {
+  it('reports the partial payload buffer reserved, growing with the bytes received, and 0 once the frame completes or the decoder fails', () => {
+    const decoder = new FrameDecoder();
+    decoder.push(header(MAX_MESSAGE_BYTES));
+    expect(decoder.reservedBytes).toBe(0); // a header alone reserves nothing
+    decoder.push(new Uint8Array(10));
+    expect(decoder.reservedBytes).toBe(64 * 1024);
+    decoder.push(new Uint8Array(100_000));
+    expect(decoder.reservedBytes).toBe(8 * 100_010);
+    decoder.push(new Uint8Array(600_000));
+    expect(decoder.reservedBytes).toBe(8 * 100_010); // still fits the interim buffer
+    decoder.push(new Uint8Array(200_000)); // 900,010 received: past an eighth, the exact buffer
+    expect(decoder.reservedBytes).toBe(MAX_MESSAGE_BYTES);
+    expect(decoder.push(new Uint8Array(MAX_MESSAGE_BYTES - 900_010))).toHaveLength(1);
+    expect(decoder.reservedBytes).toBe(0);
+    decoder.push(concat([header(100), new Uint8Array(50)]));
+    expect(decoder.reservedBytes).toBe(100);
+    expect(() => decoder.push(concat([new Uint8Array(50), header(MAX_MESSAGE_BYTES + 1)]))).not.toThrow();
+    expect(decoder.error).toBeInstanceOf(FrameTooLargeError);
+    expect(decoder.reservedBytes).toBe(0);
+  });
+});
+
 describe('FrameDecoder limits and hostile headers', () => {
   it('accepts a header announcing exactly the default limit of 4,194,304 bytes', () => {
     expect(MAX_MESSAGE_BYTES).toBe(4_194_304);

@@ -9,117 +9,12 @@
 //   client:   connect -> marker? HELLO -> HELLO_REPLY 2: v2 / 0 or data first: seed /
 //             closed first: connect again without HELLO; no marker: seed
 //             seed with acks: open the pair (create if missing) and ack through it; never unlinks
+//   WebSocket: see acked-connection.ts
 import { AckUnavailableError, negotiateClient, negotiateServer } from '@ipcez/core';
-import type {
-  Connection,
-  ConnectionState,
-  IpcezError,
-  MessageConnection,
-  MessageHandler,
-  SendOptions,
-  TransportKind,
-} from '@ipcez/core';
-import type { InBandAcks, ServerNegotiation } from '@ipcez/core';
+import type { Connection, ServerNegotiation } from '@ipcez/core';
 import { hasV2Marker, openSignalPair, withAcks } from '@ipcez/ack';
 import type { SignalPair } from '@ipcez/ack';
-
-import type { AckMode } from './socket.js';
-
-type Engine = MessageConnection;
-
-/** Whether a transport's connection is the core engine with control headers (unix, pipe). */
-function isEngine(connection: Connection): connection is Engine {
-  const candidate = connection as Partial<Engine>;
-  return typeof candidate.setControlHandler === 'function' && typeof candidate.queueControl === 'function';
-}
-
-/**
- * A connection with its ack mode decided: sends go through v2's in-band acks, the seed
- * decorator, or straight to the engine; everything else is the engine's (one inbox). It
- * **owns** the engine (and, through the seed decorator, a client's signal pair).
- */
-export class AckedConnection implements Connection {
-  readonly #engine: Connection;
-  /** What sends and the close go through: the engine, or its seed-acked decorator. */
-  readonly #top: Connection;
-  readonly #acks: InBandAcks | undefined;
-  readonly #isAcked: boolean;
-  readonly ackMode: AckMode;
-
-  constructor(engine: Connection, mode: AckMode, isAcked: boolean, top?: Connection, acks?: InBandAcks) {
-    this.#engine = engine;
-    this.#top = top ?? engine;
-    this.#acks = acks;
-    this.#isAcked = isAcked && mode !== 'off';
-    this.ackMode = mode;
-  }
-
-  /** Whether this side's sends wait for the peer's ack. */
-  get isAcked(): boolean {
-    return this.#isAcked;
-  }
-
-  get transport(): TransportKind {
-    return this.#engine.transport;
-  }
-
-  get endpoint(): string {
-    return this.#engine.endpoint;
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.#engine.remoteAddress;
-  }
-
-  get state(): ConnectionState {
-    return this.#engine.state;
-  }
-
-  get bufferedAmount(): number {
-    return this.#engine.bufferedAmount;
-  }
-
-  get highWaterMark(): number {
-    return this.#engine.highWaterMark;
-  }
-
-  get maxMessageBytes(): number {
-    return this.#engine.maxMessageBytes;
-  }
-
-  send(message: Uint8Array, options?: SendOptions): Promise<void> {
-    if (this.#acks !== undefined) return this.#acks.send(message, options, this.#isAcked);
-    return this.#top.send(message, options);
-  }
-
-  messageHandler(handler: MessageHandler): void {
-    this.#top.messageHandler(handler);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#top[Symbol.asyncIterator]();
-  }
-
-  pauseReading(): void {
-    this.#engine.pauseReading?.();
-  }
-
-  resumeReading(): void {
-    this.#engine.resumeReading?.();
-  }
-
-  close(): Promise<void> {
-    return this.#top.close();
-  }
-
-  destroy(error?: IpcezError): void {
-    this.#top.destroy(error);
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
+import { AckedConnection, isEngine } from './acked-connection.js';
 
 /** Whether the listener at `endpoint` advertises v2; `false` where named signals do not work. */
 async function advertisesV2(endpoint: string): Promise<boolean> {

@@ -1,12 +1,13 @@
 import { addAbortListener } from 'node:events';
 import type { Socket as NetSocket } from 'node:net';
-import { DEFAULT_NEGOTIATION_TIMEOUT_MS, invalidArgError } from '@ipcez/core';
-import type { Connection, Listener, Transport } from '@ipcez/core';
+import { DEFAULT_NEGOTIATION_TIMEOUT_MS, invalidArgError, resolveListenerLimits } from '@ipcez/core';
+import type { Connection, IpcezError, Listener, Transport } from '@ipcez/core';
 import { pipeTransport } from '@ipcez/transport-pipe';
 import { unixTransport } from '@ipcez/transport-unix';
 import { wsTransport } from '@ipcez/transport-ws';
 import { acquireListenerLock, peerCredentials } from '@ipcez/ack';
-import { AckedConnection, openAckedClient, prepareAckedListener } from './acks.js';
+import { WS_SUBPROTOCOL, openAckedWsClient, wrapAcceptedWs } from './acked-connection.js';
+import { openAckedClient, prepareAckedListener } from './acks.js';
 import { debug, traceConnection } from './debug.js';
 import { detectTransport } from './detect.js';
 import type { Detection } from './detect.js';
@@ -32,15 +33,8 @@ function transportFor(detection: Detection): Transport {
 
 function resolveAck(detection: Detection, ack: boolean | undefined): boolean {
   if (ack !== undefined && typeof ack !== 'boolean') throw invalidArgError(`ack must be a boolean, got ${typeof ack}`);
-  if (detection.transport === 'ws') {
-    if (ack === true) {
-      throw invalidArgError(
-        'delivery acknowledgement is only available on local transports (Unix sockets, named pipes), not on WebSocket',
-      );
-    }
-    return false;
-  }
-  return ack ?? true;
+  // Acks are on by default locally; over WebSocket they are opt-in (docs/PROTOCOL.md §5.6).
+  return ack ?? detection.transport !== 'ws';
 }
 
 function resolveAckTimeout(value: number | undefined): number {
@@ -59,8 +53,21 @@ function defined<T extends object>(source: T): Partial<T> {
 /** What every transport takes; anything else is a WebSocket option. */
 const COMMON_TRANSPORT_OPTIONS = new Set(['signal', 'maxMessageBytes', 'highWaterMark']);
 
+/** What every transport's `listen` takes besides those (the per-listener limits). */
+const LISTEN_TRANSPORT_OPTIONS = new Set([
+  'maxConnections',
+  'maxPartialBytes',
+  'frameTimeoutMs',
+  'idleTimeoutMs',
+  'onRefused',
+]);
+
 /** The options the chosen transport takes: everything but detection and acks. */
-function transportOptions(detection: Detection, options: ConnectOptions | ListenOptions): Record<string, unknown> {
+function transportOptions(
+  detection: Detection,
+  options: ConnectOptions | ListenOptions,
+  isListen = false,
+): Record<string, unknown> {
   const {
     target: _t,
     os: _o,
@@ -75,8 +82,15 @@ function transportOptions(detection: Detection, options: ConnectOptions | Listen
     ...rest
   } = options as WithDetect<ConnectOptions & ListenOptions>;
   const picked: Record<string, unknown> = defined(rest);
+  if (picked['subprotocols'] !== undefined) {
+    throw invalidArgError(
+      `subprotocols: not an option of connect/listen (ipcez offers and selects ${WS_SUBPROTOCOL} itself, for acks)`,
+    );
+  }
   if (detection.transport !== 'ws') {
-    const wsOnly = Object.keys(picked).filter((key) => !COMMON_TRANSPORT_OPTIONS.has(key));
+    const wsOnly = Object.keys(picked).filter(
+      (key) => !COMMON_TRANSPORT_OPTIONS.has(key) && !(isListen && LISTEN_TRANSPORT_OPTIONS.has(key)),
+    );
     if (wsOnly.length > 0) {
       throw invalidArgError(
         `${wsOnly.join(', ')}: not an option of local endpoints (WebSocket-only, or unknown); this endpoint is ${detection.transport}`,
@@ -127,9 +141,10 @@ function prepare(
  * `target`/`os` environment (or options): a `ws://`/`wss://` URL is WebSocket; anything
  * else is a Unix socket path (`os=linux`) or a Windows pipe name (`os=windows`).
  *
- * On local transports delivery acknowledgement is on by default: the client opens the
- * endpoint's signal pair (creating it if missing) after connecting, and each `sendMessage`
- * resolves once the recipient's endpoint acked it.
+ * On local transports delivery acknowledgement is on by default (protocol v2 with an ipcez
+ * listener, else the endpoint's signal pair); over WebSocket it is opt-in: `ack: true` offers
+ * the `ipcez.v2` subprotocol and fails with `AckUnavailableError` against a server that does not
+ * speak it. Each acked `sendMessage` resolves once the recipient read it (docs/PROTOCOL.md §5).
  *
  * @param endpoint - a socket path (`/tmp/app.sock`, `./rel.sock`, `@abstract`), a pipe name
  *   (`app` or `\\.\pipe\app`), or a `ws://`/`wss://` URL.
@@ -139,7 +154,8 @@ function prepare(
  *   (`IPCEZ_ERR_UNSUPPORTED_COMBINATION`), InvalidEndpointError (`IPCEZ_ERR_INVALID_ENDPOINT`)
  *   from detection; IoError (`IPCEZ_ERR_IO`: refused, not found, permission) or WsError
  *   (`IPCEZ_ERR_WS`) when connecting fails; AckUnavailableError (`IPCEZ_ERR_ACK_UNAVAILABLE`)
- *   when acks are on and named signals cannot work here; TypeError/RangeError
+ *   when acks are on and named signals cannot work here, or (WebSocket) the server does not
+ *   select `ipcez.v2` or does not say `hello 2` first within `ackTimeoutMs`; TypeError/RangeError
  *   (`IPCEZ_ERR_INVALID_ARG`) for bad options; `signal.reason` when aborted.
  * @example
  * ```ts
@@ -153,14 +169,27 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
   const transport = transportFor(detection);
   const open = (): Promise<Connection> =>
     withRetry(endpoint, () => transport.connect(endpoint, transportOptions(detection, options)), retry, options.signal);
-  const connection = await open();
   if (detection.transport === 'ws') {
-    return new IpcezSocket(
-      traceConnection(connection, 'client', false),
-      { isAcked: false, ackMode: 'off' },
-      sendTimeoutMs,
+    // WebSocket: the ipcez.v2 subprotocol when acks are asked for (docs/PROTOCOL.md §5.6).
+    const acked = await openAckedWsClient(
+      (subprotocols) =>
+        withRetry(
+          endpoint,
+          () => {
+            const wsOptions: Record<string, unknown> = { ...transportOptions(detection, options), subprotocols };
+            return transport.connect(endpoint, wsOptions);
+          },
+          retry,
+          options.signal,
+        ),
+      ack,
+      ackTimeoutMs,
+      options.signal,
     );
+    debug('client %s: ack mode %s', acked.endpoint, acked.ackMode);
+    return new IpcezSocket(traceConnection(acked, 'client', acked.isAcked), acked, sendTimeoutMs);
   }
+  const connection = await open();
   // Local: protocol v2 where the listener advertises it, else seed mode (docs/PROTOCOL.md §5).
   const acked = await openAckedClient(connection, open, ack, ackTimeoutMs, options.signal);
   debug('client %s: ack mode %s', acked.endpoint, acked.ackMode);
@@ -205,6 +234,8 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
           return false;
         }
       : undefined;
+  // The limits are checked here, before the listener lock and the ack signals are touched.
+  const { onRefused } = resolveListenerLimits(options);
   const transport = transportFor(detection);
   // Every local listener makes the seed pair and the v2 marker, whatever its own `ack`.
   const acks = detection.transport === 'ws' ? undefined : prepareAckedListener(ack, ackTimeoutMs, negotiationTimeoutMs);
@@ -225,7 +256,14 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
         ? undefined
         : await acquireListenerLock(endpoint, phase === undefined ? {} : { signal: phase.signal });
     listener = await transport.listen(endpoint, {
-      ...transportOptions(detection, options),
+      ...transportOptions(detection, options, true),
+      // Every ipcez WebSocket listener selects ipcez.v2 when offered, whatever its own `ack`.
+      ...(detection.transport === 'ws' ? { subprotocols: [WS_SUBPROTOCOL] } : {}),
+      // Refusals (maxConnections) are written to the debug log, then told to the caller's hook.
+      onRefused: (error: IpcezError) => {
+        debug('%s (%s)', error.message, error.code);
+        onRefused?.(error);
+      },
       ...(phase === undefined ? {} : { signal: phase.signal }),
       // The pair is unlinked first on every closing path (close, signal, listener failure).
       ...(acks === undefined ? {} : { beforeBind: acks.beforeBind, beforeClose: acks.unlink }),
@@ -243,7 +281,7 @@ export async function listen(endpoint: string, options: ListenOptions = {}): Pro
   debug('listening on %s (%s, acks %s)', listener.endpoint, listener.transport, ack ? 'on' : 'off');
   let onAbort: Disposable | undefined;
   const server = new IpcezServer(listener, {
-    wrap: acks === undefined ? (c) => new AckedConnection(c, 'off', false) : acks.wrap,
+    wrap: acks === undefined ? wrapAcceptedWs(ack, ackTimeoutMs) : acks.wrap,
     isAcked: ack,
     sendTimeoutMs,
     beforeClose: () => {

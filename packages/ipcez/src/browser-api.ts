@@ -1,5 +1,6 @@
 import { InvalidEndpointError, UnsupportedPlatformError, invalidArgError } from '@ipcez/core';
 import { wsTransport } from '@ipcez/transport-ws';
+import { openAckedWsClient } from './acked-connection.js';
 import { IpcezSocket } from './socket.js';
 import type { Socket } from './socket.js';
 
@@ -11,14 +12,26 @@ export interface BrowserConnectOptions {
   readonly maxMessageBytes?: number;
   /** Queued send bytes past which sends wait (default 1 MiB). */
   readonly highWaterMark?: number;
+  /**
+   * Delivery acknowledgement (default `false`): `true` offers the `ipcez.v2` subprotocol, and
+   * each `sendMessage` resolves once the server read it. Against a server that does not
+   * speak it `connect` fails: with a `WsError` when the server selects no subprotocol (the
+   * browser does not say why a handshake failed), with `AckUnavailableError` when it selects
+   * `ipcez.v2` but does not say `hello 2` first in time.
+   */
+  readonly ack?: boolean;
+  /** How long an acked send waits for its ack, and `connect` for `hello 2`, in ms (default 5000). */
+  readonly ackTimeoutMs?: number;
 }
+
+const DEFAULT_ACK_TIMEOUT_MS = 5000;
 
 const WS_URL = /^wss?:\/\//i;
 
 /**
  * `connect` in a web page (the `browser` export condition of `ipcez`): the same `Socket` over
  * the page's global `WebSocket`. Only `ws://`/`wss://` endpoints exist in a browser; TLS trust,
- * cookies and headers are the browser's own, and there are no acknowledgements.
+ * cookies and headers are the browser's own. Acknowledgements are opt-in (`ack: true`), as in Node.
  *
  * @param endpoint - a `ws://` or `wss://` URL.
  * @param options - {@link BrowserConnectOptions}.
@@ -41,12 +54,27 @@ export async function connect(endpoint: string, options: BrowserConnectOptions =
       'browser',
     );
   }
-  const given: Record<string, unknown> = { ...options };
-  for (const key of ['ack', 'target', 'os', 'headers', 'ca', 'cert', 'key']) {
+  const { ack, ackTimeoutMs, ...given } = options as BrowserConnectOptions & Record<string, unknown>;
+  for (const key of ['target', 'os', 'headers', 'ca', 'cert', 'key', 'subprotocols']) {
     if (given[key] !== undefined) throw invalidArgError(`${key} is not available in a browser`);
   }
-  const connection = await wsTransport.connect(endpoint, options);
-  return new IpcezSocket(connection, { isAcked: false, ackMode: 'off' });
+  if (ack !== undefined && typeof ack !== 'boolean') throw invalidArgError(`ack must be a boolean, got ${typeof ack}`);
+  if (
+    ackTimeoutMs !== undefined &&
+    (typeof ackTimeoutMs !== 'number' || !Number.isFinite(ackTimeoutMs) || ackTimeoutMs <= 0)
+  ) {
+    throw invalidArgError(
+      `ackTimeoutMs must be a positive number of milliseconds, got ${String(ackTimeoutMs)}`,
+      'range',
+    );
+  }
+  const acked = await openAckedWsClient(
+    (subprotocols) => wsTransport.connect(endpoint, { ...given, subprotocols }),
+    ack ?? false,
+    ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
+    options.signal,
+  );
+  return new IpcezSocket(acked, acked);
 }
 
 /**

@@ -3,6 +3,7 @@
 // one boolean check per event. Never used for anything but diagnostics.
 import type { DebugLogger } from 'node:util';
 import { debuglog } from 'node:util';
+import { ForwardingConnection } from '@ipcez/core';
 import type { Connection, MessageHandler, SendOptions } from '@ipcez/core';
 
 let logger: DebugLogger | undefined;
@@ -50,47 +51,19 @@ export function traceConnection(connection: Connection, role: 'client' | 'server
   return new TracedConnection(connection, role);
 }
 
-class TracedConnection implements Connection {
-  readonly #inner: Connection;
+class TracedConnection extends ForwardingConnection {
   readonly #label: string;
   #sent = 0;
   #received = 0;
   #ended = false;
 
   constructor(inner: Connection, role: string) {
-    this.#inner = inner;
+    super(inner);
     this.#label = `${role} ${inner.endpoint}`;
-    if (inner.pauseReading !== undefined) this.pauseReading = () => inner.pauseReading?.();
-    if (inner.resumeReading !== undefined) this.resumeReading = () => inner.resumeReading?.();
   }
 
-  pauseReading?: () => void;
-  resumeReading?: () => void;
-
-  get transport(): Connection['transport'] {
-    return this.#inner.transport;
-  }
-  get endpoint(): string {
-    return this.#inner.endpoint;
-  }
-  get state(): Connection['state'] {
-    return this.#inner.state;
-  }
-  get bufferedAmount(): number {
-    return this.#inner.bufferedAmount;
-  }
-  get highWaterMark(): number {
-    return this.#inner.highWaterMark;
-  }
-  get maxMessageBytes(): number {
-    return this.#inner.maxMessageBytes;
-  }
-  get remoteAddress(): string | undefined {
-    return this.#inner.remoteAddress;
-  }
-
-  send(message: Uint8Array, options?: SendOptions): Promise<void> {
-    return this.#inner.send(message, options).then(
+  override send(message: Uint8Array, options?: SendOptions): Promise<void> {
+    return this.inner.send(message, options).then(
       () => {
         this.#sent++;
       },
@@ -115,27 +88,27 @@ class TracedConnection implements Connection {
     );
   }
 
-  messageHandler(handler: MessageHandler): void {
-    this.#inner.messageHandler((result) => {
+  override messageHandler(handler: MessageHandler): void {
+    this.inner.messageHandler((result) => {
       if (result.ok) this.#received++;
       else this.#ended_(result.error);
       handler(result);
     });
   }
 
-  close(): Promise<void> {
+  override close(): Promise<void> {
     debug('%s: close()', this.#label);
-    return this.#inner.close();
+    return this.inner.close();
   }
 
-  destroy(error?: Parameters<Connection['destroy']>[0]): void {
+  override destroy(error?: Parameters<Connection['destroy']>[0]): void {
     debug('%s: destroy(%s)', this.#label, error === undefined ? '' : describe(error));
-    this.#inner.destroy(error);
+    this.inner.destroy(error);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  override async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     try {
-      for await (const message of this.#inner) {
+      for await (const message of this.inner) {
         this.#received++;
         yield message;
       }
@@ -144,9 +117,5 @@ class TracedConnection implements Connection {
       this.#ended_(error);
       throw error;
     }
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }

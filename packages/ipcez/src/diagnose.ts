@@ -4,6 +4,7 @@ import { canonicalSocketPath, deriveSignalNames, hasV2Marker, openSignalPair } f
 import { isIpcezError } from '@ipcez/core';
 import { resolvePipeName } from '@ipcez/transport-pipe';
 import { resolveUnixEndpoint, sunPathBytes } from '@ipcez/transport-unix';
+import { connect } from './api.js';
 import { detectTransport } from './detect.js';
 import type { Detection, Os, Target } from './detect.js';
 import { addressOf, findLeftovers, probeLocal, semaphoresByEndpoint } from './leftovers.js';
@@ -99,8 +100,10 @@ export interface Diagnosis {
   /**
    * The ack mode a client with acks on would get from the live server at the endpoint
    * (`socket.ackMode`): `'v2'` when it advertises protocol v2 (its marker exists), `'seed'`
-   * when it does not but named signals work here, `'off'` otherwise (and for WebSocket URLs);
-   * `null` without an endpoint or a live server.
+   * when it does not but named signals work here, `'off'` otherwise. For a WebSocket URL:
+   * `'v2'` when the server selects the `ipcez.v2` subprotocol and says `hello 2` (a real
+   * connect with `ack: true` found out), `'off'` when it does not. `null` without an endpoint
+   * or a live server.
    */
   readonly ackMode: 'v2' | 'seed' | 'off' | null;
   /**
@@ -247,6 +250,9 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
     }
   }
 
+  if (endpoint !== undefined && mapping !== null && mapping.kind === 'websocket-url') {
+    ({ server, ackMode } = await probeWs(mapping.resolved));
+  }
   if (endpoint !== undefined && mapping !== null && mapping.kind !== 'websocket-url') {
     server = await probeLocal(canonical === undefined ? mapping.resolved : addressOf(canonical));
     if (server.state === 'live') {
@@ -311,7 +317,10 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
   }
   if (server) {
     const text: Record<Liveness['state'], string> = {
-      live: 'live (a connection was accepted)',
+      live:
+        mapping?.kind === 'websocket-url'
+          ? 'live (a WebSocket handshake succeeded)'
+          : 'live (a connection was accepted)',
       absent: 'none answers (nothing at the endpoint)',
       stale: 'none answers (a socket file nobody accepts on)',
       'not-a-socket': 'none (the path is not a socket)',
@@ -322,7 +331,10 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
       const modes = {
         v2: 'v2 (the listener advertises protocol v2: acks in-band, exact per connection)',
         seed: 'seed (no v2 marker: acks through the named signals, per endpoint)',
-        off: 'off (neither protocol v2 nor named signals)',
+        off:
+          mapping?.kind === 'websocket-url'
+            ? 'off (the server does not select the ipcez.v2 subprotocol: connect with ack: true fails there)'
+            : 'off (neither protocol v2 nor named signals)',
       } as const;
       lines.push(`ack mode: ${modes[ackMode]}`);
     }
@@ -354,4 +366,33 @@ export async function diagnose(endpoint?: string, options: DiagnoseOptions = {})
     fixes,
     lines,
   };
+}
+
+/** Bounds the WebSocket probe (a hang stopper, not a speed judgement). */
+const WS_PROBE_TIMEOUT_MS = 5000;
+
+/**
+ * Probes a WebSocket endpoint the way a client with acks on connects: `live` with `'v2'` when
+ * the server selects `ipcez.v2` and says `hello 2`, `live` with `'off'` when the handshake
+ * succeeds without it, `absent` when the connection is refused.
+ */
+async function probeWs(url: string): Promise<{ server: Liveness; ackMode: Diagnosis['ackMode'] }> {
+  try {
+    const socket = await connect(url, {
+      ack: true,
+      ackTimeoutMs: WS_PROBE_TIMEOUT_MS,
+      handshakeTimeoutMs: WS_PROBE_TIMEOUT_MS,
+      keepaliveIntervalMs: 0,
+    });
+    const { ackMode } = socket;
+    await socket.disconnect();
+    return { server: { state: 'live' }, ackMode };
+  } catch (error) {
+    if (isIpcezError(error) && error.code === 'IPCEZ_ERR_ACK_UNAVAILABLE') {
+      return { server: { state: 'live' }, ackMode: 'off' };
+    }
+    const osCode = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+    if (osCode === 'ECONNREFUSED') return { server: { state: 'absent' }, ackMode: null };
+    return { server: { state: 'unknown', reason: errorText(error).message }, ackMode: null };
+  }
 }

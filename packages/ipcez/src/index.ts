@@ -28,6 +28,13 @@ export {
   ReconnectFailedError,
   SendTimeoutError,
   ProtocolError,
+  ConnectionLimitError,
+  PartialFrameLimitError,
+  FrameTimeoutError,
+  IdleTimeoutError,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_PARTIAL_BYTES,
+  DEFAULT_FRAME_TIMEOUT_MS,
   IPCEZ_ERROR_CODES,
   isIpcezError,
 } from '@ipcez/core';

@@ -9,9 +9,11 @@ interface FacadeOptions {
   /** `'linux'` or `'windows'`; wins over the `os` environment variable. Ignored for ws:// URLs. */
   readonly os?: Os;
   /**
-   * Delivery acknowledgement (local transports only): sends resolve once the recipient's
-   * endpoint acked them. Default `true` on local transports; on WebSocket it is unavailable
-   * (`true` there is an error). Both ends of a connection must agree.
+   * Delivery acknowledgement: whether this side's sends wait until the recipient read them.
+   * Default `true` on local transports, `false` on WebSocket (opt-in there: a client with
+   * `true` offers the `ipcez.v2` subprotocol and `connect` fails with `AckUnavailableError`
+   * when the server does not speak it). Between two ipcez peers (protocol v2) a recipient acks
+   * what it reads whatever its own `ack`; `socket.ackMode` says which protocol a connection uses.
    */
   readonly ack?: boolean;
   /** How long a send waits for "data acked", in ms (default 5000). */
@@ -33,7 +35,7 @@ interface FacadeOptions {
  * `keepaliveIntervalMs`, `keepaliveTimeoutMs`, `closeTimeoutMs`, `perMessageDeflate`) apply to
  * `ws://`/`wss://` endpoints only, and are refused for a local one.
  */
-export interface ConnectOptions extends FacadeOptions, WsConnectOptions {
+export interface ConnectOptions extends FacadeOptions, Omit<WsConnectOptions, 'subprotocols'> {
   /**
    * Wait for a server that is not there yet: retry while the endpoint is missing (`ENOENT`)
    * or refuses (`ECONNREFUSED`) or resets while connecting (`ECONNRESET`: a server going
@@ -51,7 +53,7 @@ export interface ConnectOptions extends FacadeOptions, WsConnectOptions {
  * timeout, `perMessageDeflate`) apply to `ws://`/`wss://` endpoints only, and are refused for
  * a local one. (`beforeBind` is the facade's own business: it starts the ack signals there.)
  */
-export interface ListenOptions extends FacadeOptions, Omit<WsListenOptions, 'beforeBind'> {
+export interface ListenOptions extends FacadeOptions, Omit<WsListenOptions, 'beforeBind' | 'subprotocols'> {
   /**
    * Local transports: how long an accepted connection may take to say HELLO (protocol v2)
    * before it is served in seed mode, in ms (default 100; raise it on loaded hosts). A seed

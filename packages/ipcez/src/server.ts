@@ -27,7 +27,10 @@ export interface Server extends AsyncDisposable, AsyncIterable<Socket> {
   readonly transport: TransportKind;
   /** The resolved endpoint. */
   readonly endpoint: string;
-  /** Whether accepted sockets are acknowledged (local transports, `ack` not turned off). */
+  /**
+   * This server's `ack` option: whether its own sends wait for acks where a connection has
+   * them (each socket's `ackMode` and `isAcked` say what it got).
+   */
   readonly isAcked: boolean;
   /** Whether it still accepts connections. */
   readonly isListening: boolean;

@@ -27,10 +27,11 @@ export interface Socket extends AsyncDisposable, AsyncIterable<Uint8Array> {
   /** Whether this side's sends wait for the peer's ack (`ackMode` says how). */
   readonly isAcked: boolean;
   /**
-   * The connection's ack protocol: `'v2'` (in-band, exact per connection: both ipcez, local),
-   * `'seed'` (the endpoint's named signals: a peer that speaks only the seed protocol) or
-   * `'off'` (none: acks off on a seed connection, or WebSocket). In `'v2'` this side acks what
-   * it reads whatever its own `ack` option; `isAcked` says whether its own sends wait.
+   * The connection's ack protocol: `'v2'` (in-band, exact per connection: both ipcez, local,
+   * or WebSocket with the `ipcez.v2` subprotocol), `'seed'` (the endpoint's named signals: a
+   * peer that speaks only the seed protocol) or `'off'` (none: acks off on a seed connection, or
+   * a WebSocket client that did not ask for acks). In `'v2'` this side acks what it reads
+   * whatever its own `ack` option; `isAcked` says whether its own sends wait.
    */
   readonly ackMode: AckMode;
   /** `'open'`, `'closing'` or `'closed'`. */

@@ -31,6 +31,14 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     const result = await runCli(['send', echo.endpoint, 'over ws', '--replies', '1']);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('over ws\n');
+    // --ack asks for acks over WebSocket: the echo server speaks ipcez.v2.
+    const acked = await runCli(['send', echo.endpoint, 'acked', '--replies', '1', '--ack'], {
+      env: childEnv({ NODE_DEBUG: 'ipcez' }),
+    });
+    expect(acked.code).toBe(0);
+    expect(acked.stdout).toBe('acked\n');
+    expect(acked.stderr).toMatch(/ack mode v2/);
+    expect((await runCli(['send', echo.endpoint, 'x', '--ack', '--no-ack'])).code).toBe(64);
   });
 
   it('send --file sends the whole file as one message', async () => {
@@ -270,6 +278,16 @@ describe.runIf(onLinux)('ipcez CLI over a Unix socket (real processes)', { timeo
     const broken = await runCli(['doctor', path, '--json'], { env: childEnv({ target: null, os: null }) });
     expect(broken.code).toBe(78);
     expect((JSON.parse(broken.stdout) as { fixes: string[] }).fixes.join('\n')).toMatch(/export target=local os=linux/);
+  });
+
+  it('doctor on a WebSocket URL connects with acks and reports the ack mode (v2 with an ipcez server)', async () => {
+    const echo = await server(['echo', 'ws://127.0.0.1:0/doctor']);
+    const text = await runCli(['doctor', echo.endpoint]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('server: live (a WebSocket handshake succeeded)');
+    expect(text.stdout).toMatch(/ack mode: v2 /);
+    const json = JSON.parse((await runCli(['doctor', echo.endpoint, '--json'])).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ ok: true, server: { state: 'live' }, ackMode: 'v2' });
   });
 
   it('prints help for the tool and each command', async () => {

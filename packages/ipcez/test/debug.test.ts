@@ -27,12 +27,26 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function run(nodeDebug: string | undefined): { stderr: string; status: number | null } {
+// A listener at maxConnections refuses a raw client.
+const REFUSAL_SCRIPT = `
+import net from 'node:net';
+import { connect, listen } from 'ipcez';
+const path = process.argv[1];
+const server = await listen(path, { maxConnections: 1 });
+const first = await connect(path);
+const raw = net.connect(path);
+raw.on('error', () => {});
+await new Promise((resolve) => raw.once('close', resolve));
+await first.disconnect();
+await server.close();
+`;
+
+function run(nodeDebug: string | undefined, script = SCRIPT): { stderr: string; status: number | null } {
   dir = mkdtempSync(join(tmpdir(), 'ipcez-debug-'));
   const env: NodeJS.ProcessEnv = { ...process.env, target: 'local', os: 'linux' };
   delete env['NODE_DEBUG'];
   if (nodeDebug !== undefined) env['NODE_DEBUG'] = nodeDebug;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', SCRIPT, join(dir, 's.sock')], {
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(dir, 's.sock')], {
     cwd: PKG,
     env,
     encoding: 'utf8',
@@ -54,6 +68,14 @@ describe.runIf(process.platform === 'linux')('NODE_DEBUG=ipcez', { timeout: 20_0
     expect(stderr).toMatch(/client .*: close\(\)/);
     expect(stderr).toMatch(/ended \(local-close\): IPCEZ_ERR_CONNECTION_LOST: .* \(sent 1, received 1\)/);
     expect(stderr).toMatch(/server .*s\.sock: close\(\)/);
+  });
+
+  it('says why a listener refused a connection (maxConnections)', () => {
+    const { stderr, status } = run('ipcez', REFUSAL_SCRIPT);
+    expect(status).toBe(0);
+    expect(stderr).toMatch(
+      /listener on \/.*s\.sock refused a connection: it already serves maxConnections 1 connections \(IPCEZ_ERR_CONNECTION_LIMIT\)/,
+    );
   });
 
   it('is silent without NODE_DEBUG, and with NODE_DEBUG naming other modules only', () => {

@@ -22,6 +22,14 @@ const classes = [
   ['ReconnectFailedError', 'IPCEZ_ERR_RECONNECT_FAILED', () => new ipcez.ReconnectFailedError('/tmp/x', 1, 'x')],
   ['SendTimeoutError', 'IPCEZ_ERR_SEND_TIMEOUT', () => new ipcez.SendTimeoutError(1)],
   ['ProtocolError', 'IPCEZ_ERR_PROTOCOL', () => new ipcez.ProtocolError('ACK 0')],
+  ['ConnectionLimitError', 'IPCEZ_ERR_CONNECTION_LIMIT', () => new ipcez.ConnectionLimitError('/tmp/x', 1)],
+  [
+    'PartialFrameLimitError',
+    'IPCEZ_ERR_PARTIAL_FRAME_LIMIT',
+    () => new ipcez.PartialFrameLimitError('/tmp/x', 2, 1, 2),
+  ],
+  ['FrameTimeoutError', 'IPCEZ_ERR_FRAME_TIMEOUT', () => new ipcez.FrameTimeoutError('/tmp/x', 1, 1)],
+  ['IdleTimeoutError', 'IPCEZ_ERR_IDLE_TIMEOUT', () => new ipcez.IdleTimeoutError('/tmp/x', 1)],
 ] as const;
 
 describe('the facade error classes', () => {

@@ -54,7 +54,7 @@ describe('examples/sidecar', { timeout: 30_000 }, () => {
 });
 
 describe.runIf(process.platform === 'linux')('examples/browser', { timeout: 60_000 }, () => {
-  it('a page in headless Chromium connects over wss:// with connect() from ipcez and gets every echo', async () => {
+  it('a page in headless Chromium connects over wss:// with connect() from ipcez, acks on (ipcez.v2), and gets every echo', async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(
         `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`,
@@ -94,6 +94,8 @@ describe.runIf(process.platform === 'linux')('examples/browser', { timeout: 60_0
       expect(result).toEqual({
         ok: true,
         transport: 'ws',
+        // The page asked for acks: the Node listener selected ipcez.v2 and said "hello 2".
+        ackMode: 'v2',
         echoes: ['hello from the page', 'ünïcødé ✓', '', '\u0000\u0001\u0002\ufffd'],
       });
     } finally {

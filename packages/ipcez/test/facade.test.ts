@@ -316,9 +316,11 @@ describe.each(variants)('facade over $name', { timeout: 30_000 }, (v) => {
 });
 
 describe('facade options', () => {
-  it('refuses ack: true on a WebSocket endpoint, and WebSocket-only options on a local one', async () => {
-    await expect(connect('ws://127.0.0.1:1/x', { ack: true })).rejects.toMatchObject({ code: 'IPCEZ_ERR_INVALID_ARG' });
+  it('refuses WebSocket-only options on a local endpoint, and subprotocols (ipcez sets them itself, for acks)', async () => {
     await expect(connect(localEndpoint(), { ...local, headers: { a: 'b' } })).rejects.toThrow(/WebSocket-only/);
+    const subprotocols = { subprotocols: ['x'] } as Record<string, unknown>;
+    await expect(connect('ws://127.0.0.1:1/x', subprotocols)).rejects.toMatchObject({ code: 'IPCEZ_ERR_INVALID_ARG' });
+    await expect(listen('ws://127.0.0.1:0/x', subprotocols)).rejects.toMatchObject({ code: 'IPCEZ_ERR_INVALID_ARG' });
   });
 
   it('closes the server when the listen signal aborts after it is ready: socket file and signal pair removed, in order', async () => {

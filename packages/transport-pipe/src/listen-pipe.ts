@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 
-import { EndpointInUseError, IoError, invalidArgError, resolveCommonOptions } from '@ipcez/core';
-import type { Listener, ResolvedCommonOptions } from '@ipcez/core';
+import { EndpointInUseError, IoError, invalidArgError, resolveCommonOptions, resolveListenerLimits } from '@ipcez/core';
+import type { Listener, ResolvedCommonOptions, ResolvedListenerLimits } from '@ipcez/core';
 import { closeServer, listenServer, probeEndpoint, startStreamListener } from '@ipcez/core/stream';
 
 import { osCodeOf } from './os-error.js';
@@ -59,10 +59,14 @@ export function listenPipe(endpoint: string, options?: PipeListenOptions): Promi
     throw invalidArgError(`endpoint must be a string, got ${value === null ? 'null' : typeof value}`);
   }
   const resolved = resolveCommonOptions(options);
-  return listenResolved(endpoint, resolved);
+  return listenResolved(endpoint, resolved, resolveListenerLimits(options));
 }
 
-async function listenResolved(endpoint: string, options: ResolvedCommonOptions): Promise<Listener> {
+async function listenResolved(
+  endpoint: string,
+  options: ResolvedCommonOptions,
+  limits: ResolvedListenerLimits,
+): Promise<Listener> {
   if (!isPipeSupported()) throw unsupportedPlatform();
   const pipeName = resolvePipeName(endpoint);
   const { signal } = options;
@@ -70,7 +74,7 @@ async function listenResolved(endpoint: string, options: ResolvedCommonOptions):
   if (options.beforeBind !== undefined) await options.beforeBind(pipeName);
   signal?.throwIfAborted();
   const server = await bind(pipeName, signal);
-  return startListener(server, pipeName, options);
+  return startListener(server, pipeName, options, limits);
 }
 
 /**
@@ -79,8 +83,14 @@ async function listenResolved(endpoint: string, options: ResolvedCommonOptions):
  * connection it accepted. A server that fails after it started (the OS refuses a new pipe
  * instance) closes the listener and is reported to its owner.
  */
-function startListener(server: Server, pipeName: string, options: ResolvedCommonOptions): Listener {
+function startListener(
+  server: Server,
+  pipeName: string,
+  options: ResolvedCommonOptions,
+  limits: ResolvedListenerLimits,
+): Listener {
   return startStreamListener(server, {
+    limits,
     transport: 'pipe',
     endpoint: pipeName,
     signal: options.signal,

@@ -2,13 +2,14 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Listener, ListenOptions, ResolvedCommonOptions } from '@ipcez/core';
+import type { Listener, ListenOptions, ResolvedCommonOptions, ResolvedListenerLimits } from '@ipcez/core';
 import {
   EndpointInUseError,
   InvalidEndpointError,
   UnsupportedPlatformError,
   invalidArgError,
   resolveCommonOptions,
+  resolveListenerLimits,
 } from '@ipcez/core';
 import { listenServer, probeEndpoint, startStreamListener } from '@ipcez/core/stream';
 import { ioError } from './os-error.js';
@@ -192,10 +193,12 @@ function startListener(
   target: ResolvedUnixEndpoint,
   options: ResolvedCommonOptions,
   verifyPeer: UnixListenOptions['verifyPeer'],
+  limits: ResolvedListenerLimits,
 ): Listener {
   const { identity } = bound;
   return startStreamListener(bound.server, {
     verifyPeer,
+    limits,
     transport: 'unix',
     endpoint: target.endpoint,
     signal: options.signal,
@@ -230,8 +233,9 @@ function startListener(
  *
  * @param endpoint - a socket path (absolute or relative to `process.cwd()`) or `@name`.
  * @param options - `signal` (before ready: rejects; after: closes the listener),
- *   `maxMessageBytes` and `highWaterMark` for accepted connections, `beforeBind`,
- *   `verifyPeer` (see {@link UnixListenOptions}).
+ *   `maxMessageBytes` and `highWaterMark` for accepted connections, `beforeBind`, the
+ *   per-listener limits (`maxConnections`, `maxPartialBytes`, `frameTimeoutMs`,
+ *   `idleTimeoutMs`, `onRefused`), `verifyPeer` (see {@link UnixListenOptions}).
  * @returns the listener; `listener.endpoint` is the absolute path (or `@name`).
  * @throws TypeError / RangeError (`IPCEZ_ERR_INVALID_ARG`), synchronously, for a non-string
  *   endpoint or bad options.
@@ -254,13 +258,14 @@ export function listenUnix(endpoint: string, options?: UnixListenOptions): Promi
   if (verifyPeer !== undefined && typeof verifyPeer !== 'function') {
     throw invalidArgError('options.verifyPeer must be a function');
   }
-  return listenResolved(endpoint, resolveCommonOptions(options), verifyPeer);
+  return listenResolved(endpoint, resolveCommonOptions(options), verifyPeer, resolveListenerLimits(options));
 }
 
 async function listenResolved(
   endpoint: string,
   options: ResolvedCommonOptions,
   verifyPeer: UnixListenOptions['verifyPeer'],
+  limits: ResolvedListenerLimits,
 ): Promise<Listener> {
   const { signal, beforeBind } = options;
   signal?.throwIfAborted();
@@ -271,7 +276,7 @@ async function listenResolved(
   await beforeBind?.(target.endpoint);
   signal?.throwIfAborted();
   const bound = await bindPrivately(target, net.createServer());
-  const listener = startListener(bound, target, options, verifyPeer);
+  const listener = startListener(bound, target, options, verifyPeer, limits);
   if (signal?.aborted) {
     await listener.close();
     signal.throwIfAborted();

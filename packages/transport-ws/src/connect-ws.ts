@@ -53,6 +53,29 @@ function isTlsFailure(error: unknown): boolean {
   return code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || X509_ERROR_CODES.has(code);
 }
 
+/** The errors `connectWs` rejected with because the listener selected none of the offered subprotocols. */
+const refusals = new WeakSet<object>();
+
+/**
+ * Whether `connectWs` failed because the client offered `subprotocols` and the listener
+ * selected none of them (the handshake itself succeeded). Such an error is a `WsError`
+ * (`IPCEZ_ERR_WS`). In a browser the page is not told why a handshake failed, so this is
+ * always `false` there.
+ *
+ * @param error - what `connectWs` rejected with.
+ * @returns `true` for a refused subprotocol.
+ * @example
+ * ```ts fragment
+ * const connection = await connectWs(url, { subprotocols: ['chat.v1'] }).catch((error: unknown) => {
+ *   if (isSubprotocolRefused(error)) console.error('that server does not speak chat.v1');
+ *   throw error;
+ * });
+ * ```
+ */
+export function isSubprotocolRefused(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && refusals.has(error);
+}
+
 function isSystemError(error: unknown): boolean {
   return typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
 }
@@ -138,7 +161,11 @@ function openClient(
       : {}),
   };
   return new Promise<Connection>((resolve, reject) => {
-    const ws = new WebSocket(href, clientOptions);
+    const ws = new WebSocket(
+      href,
+      resolved.subprotocols.length > 0 ? [...resolved.subprotocols] : undefined,
+      clientOptions,
+    );
     let failure: Error | undefined;
     let socket: Duplex | undefined;
     const onAbort = (): void => {
@@ -166,6 +193,14 @@ function openClient(
       ws.terminate();
     };
     const onError = (error: Error): void => {
+      if (failure === undefined && resolved.subprotocols.length > 0 && error.message === 'Server sent no subprotocol') {
+        failure = new WsError(
+          `WebSocket handshake with ${href} failed: the server selected none of the offered subprotocols (${resolved.subprotocols.join(', ')})`,
+          { cause: error },
+        );
+        refusals.add(failure);
+        return;
+      }
       // ws reports its handshakeTimeout as a plain Error with this message.
       failure ??= /handshake has timed out/i.test(error.message)
         ? new WsError(`WebSocket handshake with ${href} did not complete within ${resolved.handshakeTimeoutMs} ms`, {
@@ -186,6 +221,7 @@ function openClient(
           endpoint: href,
           ...resolved,
           remoteAddress: (socket as { remoteAddress?: string } | undefined)?.remoteAddress,
+          subprotocol: ws.protocol,
         },
         (sink) =>
           new NodeSocketAdapter(ws, socket, sink, {

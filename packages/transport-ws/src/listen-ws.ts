@@ -6,8 +6,15 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { EndpointInUseError, InvalidEndpointError, IoError, ListenerCore, invalidArgError } from '@ipcez/core';
-import type { Listener } from '@ipcez/core';
+import {
+  EndpointInUseError,
+  InvalidEndpointError,
+  IoError,
+  ListenerCore,
+  invalidArgError,
+  resolveListenerLimits,
+} from '@ipcez/core';
+import type { Listener, ResolvedListenerLimits } from '@ipcez/core';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
 import { parseWsEndpoint } from './endpoint.js';
@@ -85,6 +92,8 @@ class WsAcceptor {
       clientTracking: false,
       maxPayload: resolved.maxMessageBytes,
       perMessageDeflate: resolved.perMessageDeflate,
+      // The first of the listener's subprotocols the client offered, or none.
+      handleProtocols: (offered: Set<string>) => resolved.subprotocols.find((p) => offered.has(p)) ?? false,
     });
     // An attached listener leaves the application's HTTP requests and sockets alone, and
     // takes upgrades only once it is ready (start()), so a failed start leaves no listener.
@@ -96,7 +105,7 @@ class WsAcceptor {
   }
 
   /** Binds, then returns the listener (the core's shell over this server). */
-  async start(beforeBind: WsListenOptions['beforeBind']): Promise<Listener> {
+  async start(beforeBind: WsListenOptions['beforeBind'], limits: ResolvedListenerLimits): Promise<Listener> {
     const { signal } = this.#resolved;
     await beforeBind?.(this.#endpoint);
     signal?.throwIfAborted();
@@ -120,6 +129,8 @@ class WsAcceptor {
       endpoint: this.#endpoint,
       signal,
       beforeClose: this.#resolved.beforeClose,
+      maxConnections: limits.maxConnections,
+      onRefused: limits.onRefused,
       // A borrowed server stays up: only this listener's upgrades stop.
       stop: () => {
         if (!this.#isAttached) return closeHttpServer(this.#server);
@@ -175,6 +186,11 @@ class WsAcceptor {
       refuseUpgrade(socket, 403, 'Forbidden');
       return;
     }
+    if (!this.#core.admit()) {
+      // Past maxConnections (admit reported why): refused before the upgrade.
+      refuseUpgrade(socket, 503, 'Service Unavailable');
+      return;
+    }
     const verifyClient = this.#verifyClient;
     if (verifyClient !== undefined) {
       let isAccepted: boolean;
@@ -218,7 +234,8 @@ class WsAcceptor {
 
   #accept(ws: WebSocket, socket: Duplex): void {
     const core = this.#core;
-    if (core?.isListening !== true) {
+    // admit() again: other upgrades may have completed since this one was let through.
+    if (core?.isListening !== true || !core.admit()) {
       ws.terminate();
       return;
     }
@@ -232,6 +249,7 @@ class WsAcceptor {
           maxMessageBytes: resolved.maxMessageBytes,
           highWaterMark: resolved.highWaterMark,
           closeTimeoutMs: resolved.closeTimeoutMs,
+          subprotocol: ws.protocol,
         },
         (sink) =>
           new NodeSocketAdapter(ws, socket, sink, {
@@ -288,6 +306,12 @@ function closeHttpServer(server: Server | HttpsServer): Promise<void> {
 export function listenWs(endpoint: string, options: WsListenOptions = {}): Promise<Listener> {
   const resolved = resolveConnectionOptions(options);
   checkListenerOptions(options);
+  const limits = resolveListenerLimits(options);
+  if (limits.streamOnly.length > 0) {
+    throw invalidArgError(
+      `options.${limits.streamOnly.join(', options.')}: not an option of WebSocket listeners (byte-stream listeners only)`,
+    );
+  }
   let parsed: WsEndpoint;
   try {
     parsed = parseWsEndpoint(endpoint);
@@ -308,18 +332,20 @@ export function listenWs(endpoint: string, options: WsListenOptions = {}): Promi
   if (!parsed.isSecure && (options.cert !== undefined || options.key !== undefined)) {
     throw invalidArgError(`options.cert and options.key apply to wss:// endpoints; ${parsed.url.href} is ws://`);
   }
-  return start(parsed, options, resolved);
+  return start(parsed, options, resolved, limits);
 }
 
 async function start(
   parsed: WsEndpoint,
   options: WsListenOptions,
   resolved: ResolvedConnectionOptions,
+  limits: ResolvedListenerLimits,
 ): Promise<Listener> {
   resolved.signal?.throwIfAborted();
   if (options.server !== undefined) {
     return new WsAcceptor(parsed, options.server, resolved, options.verifyClient, options.allowedOrigins, true).start(
       options.beforeBind,
+      limits,
     );
   }
   const server: Server = parsed.isSecure
@@ -334,5 +360,6 @@ async function start(
     : createHttpServer();
   return new WsAcceptor(parsed, server, resolved, options.verifyClient, options.allowedOrigins).start(
     options.beforeBind,
+    limits,
   );
 }

@@ -87,6 +87,10 @@ export class NodeSocketAdapter implements MessageSocket {
     socket?.uncork();
   }
 
+  sendText(text: string): void {
+    this.#ws.send(text);
+  }
+
   close(code: number, reason: string): void {
     this.#ws.close(code, reason);
   }
@@ -107,12 +111,12 @@ export class NodeSocketAdapter implements MessageSocket {
     this.#ws.resume();
   }
 
-  readonly #onMessage = (data: Buffer): void => {
+  readonly #onMessage = (data: Buffer, isBinary: boolean): void => {
     this.#onAlive();
     // With binaryType 'nodebuffer' every message is one Buffer (fragments joined), binary or
     // not: a text message's Buffer holds its UTF-8 bytes (already validated by ws). Hand out a
     // plain Uint8Array view, no copy, so Node and browsers deliver the same type.
-    this.#sink.message(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.#sink.message(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), !isBinary);
   };
 
   readonly #onAlive = (): void => {

@@ -46,6 +46,15 @@ export interface WsConnectionOptions {
    * always offers it, and the listener decides.
    */
   readonly perMessageDeflate?: boolean;
+  /**
+   * WebSocket subprotocols (`Sec-WebSocket-Protocol` tokens). A client offers these, in order
+   * of preference; when it offers any, a listener that selects none makes `connectWs` fail
+   * (`isSubprotocolRefused(error)` tells that case apart). A listener selects the first of its
+   * own that the client offered, or none. `wsSubprotocol(connection)` reports the outcome.
+   * Default: none. (The `ipcez` facade uses `ipcez.v2` for acknowledgements over WebSocket,
+   * see docs/PROTOCOL.md §5.6, and sets this itself.)
+   */
+  readonly subprotocols?: readonly string[];
 }
 
 /**
@@ -148,6 +157,23 @@ export interface ResolvedConnectionOptions {
   readonly handshakeTimeoutMs: number;
   readonly signal: AbortSignal | undefined;
   readonly beforeClose: (() => void) | undefined;
+  readonly subprotocols: readonly string[];
+}
+
+/** An HTTP token (RFC 9110 §5.6.2), what a `Sec-WebSocket-Protocol` entry must be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function checkSubprotocols(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((p) => typeof p === 'string' && TOKEN.test(p))) {
+    throw invalidArgError(
+      `options.subprotocols must be an array of subprotocol names (HTTP tokens), got ${describe(value)}`,
+    );
+  }
+  if (new Set(value).size !== value.length) {
+    throw invalidArgError(`options.subprotocols must not repeat a name, got ${describe(value)}`);
+  }
+  return [...(value as string[])];
 }
 
 function checkObject(value: unknown, name: string): void {
@@ -222,6 +248,7 @@ export function resolveConnectionOptions(options: unknown): ResolvedConnectionOp
     handshakeTimeoutMs,
     signal: common.signal,
     beforeClose: common.beforeClose,
+    subprotocols: checkSubprotocols(o.subprotocols),
   };
 }
 

@@ -4,8 +4,18 @@
 import { readdirSync } from 'node:fs';
 import { connect } from 'ipcez';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { Child } from './helpers.js';
-import { isLinux, isLong, killAll, removeSemaphoresUnder, semaphoresUnder, start, tempDir } from './helpers.js';
+import type { Child, ListenerStats } from './helpers.js';
+import {
+  isLinux,
+  isLong,
+  killAll,
+  listenerStats,
+  record,
+  removeSemaphoresUnder,
+  semaphoresUnder,
+  start,
+  tempDir,
+} from './helpers.js';
 
 const CYCLES = isLong ? 20_000 : 1000;
 const cleanups: (() => void)[] = [];
@@ -14,21 +24,6 @@ afterEach(async () => {
   await killAll();
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
-
-interface Stats {
-  readonly fds: number;
-  readonly handles: number;
-  readonly rss: number;
-  readonly live: number;
-  readonly accepted: number;
-}
-
-async function stats(listener: Child): Promise<Stats> {
-  const before = listener.lines.length;
-  listener.process.stdin?.write('stats\n');
-  const line = await listener.line((l) => l.startsWith('{') && listener.lines.indexOf(l) >= before);
-  return JSON.parse(line) as Stats;
-}
 
 async function cycle(endpoint: string, ack: boolean, n: number): Promise<void> {
   const payload = new TextEncoder().encode(`cycle ${n}`);
@@ -43,9 +38,9 @@ async function cycle(endpoint: string, ack: boolean, n: number): Promise<void> {
 }
 
 /** Polls until the listener has no live connection left (closes land asynchronously). */
-async function settled(listener: Child): Promise<Stats> {
+async function settled(listener: Child): Promise<ListenerStats> {
   for (let i = 0; ; i++) {
-    const now = await stats(listener);
+    const now = await listenerStats(listener);
     if (now.live === 0 || i === 100) return now;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -54,6 +49,7 @@ async function settled(listener: Child): Promise<Stats> {
 describe.runIf(isLinux)(`${CYCLES} connect / echo / disconnect cycles`, () => {
   for (const ack of [false, true]) {
     test(`acks ${ack ? 'on' : 'off'}: no descriptor, handle or semaphore is left behind`, async () => {
+      const started = Date.now();
       const { dir, cleanup } = tempDir('cycles');
       cleanups.push(cleanup);
       const endpoint = `${dir}/c.sock`;
@@ -77,6 +73,14 @@ describe.runIf(isLinux)(`${CYCLES} connect / echo / disconnect cycles`, () => {
       listener.process.stdin?.write('close\n');
       expect(await listener.exited).toBe(0);
       expect(removeSemaphoresUnder(dir)).toEqual([]);
+      record({
+        scenario: `${CYCLES} connect cycles, acks ${ack ? 'on' : 'off'}`,
+        messages: CYCLES,
+        losses: 0,
+        rssPeakBytes: after.peakRss,
+        fds: after.fds,
+        durationMs: Date.now() - started,
+      });
     });
   }
 });

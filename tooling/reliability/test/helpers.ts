@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { appendRow } from './report.js';
+import type { ReportRow } from './report.js';
 
 /** `IPCEZ_SOAK=long` (the `pnpm soak` script) runs every scenario longer. */
 export const isLong: boolean = process.env['IPCEZ_SOAK'] === 'long';
@@ -103,4 +105,43 @@ export function removeSemaphoresUnder(dir: string): string[] {
   const found = semaphoresUnder(dir);
   for (const file of found) rmSync(join('/dev/shm', file), { force: true });
   return found;
+}
+
+/** What `fixtures/echo-listener.mjs` reports on `stats` (and `gc`). */
+export interface ListenerStats {
+  readonly fds: number;
+  readonly handles: number;
+  /** Resident set size now, in bytes. */
+  readonly rss: number;
+  /** The kernel's peak resident set size (VmHWM) since start or the last `resetpeak`. */
+  readonly peakRss: number;
+  readonly live: number;
+  readonly accepted: number;
+  /** Accepted connections ended, by the code of their terminal error. */
+  readonly ends: Record<string, number>;
+  /** Connections refused, by code (`onRefused`). */
+  readonly refused: Record<string, number>;
+}
+
+/** Asks an echo listener for its stats (`gc` collects garbage first). */
+export async function listenerStats(listener: Child, command: 'stats' | 'gc' = 'stats'): Promise<ListenerStats> {
+  const before = listener.lines.length;
+  listener.process.stdin?.write(`${command}\n`);
+  const line = await listener.line((l) => l.startsWith('{') && listener.lines.lastIndexOf(l) >= before);
+  return JSON.parse(line) as ListenerStats;
+}
+
+/** Polls until `check` holds (every 20 ms), failing after `attempts` tries: stops a hang, not a speed test. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, attempts = 1500): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** Adds one scenario's figures to the run's report (`test/report.ts`). */
+export function record(row: ReportRow): void {
+  const rowsFile = process.env['IPCEZ_REL_REPORT_ROWS'];
+  if (rowsFile !== undefined) appendRow(rowsFile, row);
 }

@@ -3,7 +3,7 @@
 // fix, the loser unlinked the winner's signal pair: every acked send to it timed out).
 import { connect } from 'ipcez';
 import { afterEach, describe, expect, test } from 'vitest';
-import { isLinux, isLong, killAll, removeSemaphoresUnder, start, tempDir } from './helpers.js';
+import { isLinux, isLong, killAll, record, removeSemaphoresUnder, start, tempDir } from './helpers.js';
 
 const TRIALS = isLong ? 200 : Number(process.env['RACE_TRIALS'] ?? 10);
 const SENDS = 20;
@@ -16,6 +16,7 @@ afterEach(async () => {
 
 describe.runIf(isLinux)('two listeners racing for one path', () => {
   test(`${TRIALS} trials: one wins, the loser fails with IPCEZ_ERR_ENDPOINT_IN_USE, acked sends to the winner succeed`, async () => {
+    const started = Date.now();
     const { dir, cleanup } = tempDir('race');
     cleanups.push(cleanup);
     for (let trial = 0; trial < TRIALS; trial++) {
@@ -44,5 +45,13 @@ describe.runIf(isLinux)('two listeners racing for one path', () => {
       expect(await winner.exited).toBe(0);
     }
     expect(removeSemaphoresUnder(dir)).toEqual([]);
+    record({
+      scenario: `listener race ×${TRIALS}`,
+      messages: TRIALS * SENDS,
+      losses: 0,
+      rssPeakBytes: 0,
+      fds: 0,
+      durationMs: Date.now() - started,
+    });
   });
 });

@@ -62,16 +62,18 @@ export interface Link {
    */
   destroy(error: IpcezError): void;
   /**
-   * Optional (byte-stream links): queues a 4-byte control header that goes out ahead of any
-   * data frame not yet begun. With `merge`, the last header still queued may absorb it.
+   * Optional (links that carry control headers: byte streams as 4-byte headers, the message
+   * link as text messages): queues a control header that goes out ahead of any data frame not
+   * yet begun. With `merge`, the last header still queued may absorb it.
    *
    * @param header - the header, an unsigned 32-bit integer.
    * @param merge - given the last queued header, returns the merged one, or `undefined` to queue separately.
    */
   queueControl?(header: number, merge?: (queued: number) => number | undefined): void;
   /**
-   * Optional (byte-stream links): from now on, headers with the top bit set are control
-   * headers handed to `handler` (not lengths); `undefined` switches back.
+   * Optional (links that carry control headers): from now on, headers with the top bit set
+   * (byte streams) or text messages (the message link) are control headers handed to
+   * `handler`, not data; `undefined` switches back.
    *
    * @param handler - receives each control header; what it throws ends the link.
    */

@@ -3,6 +3,7 @@ import type { Connection, Listener, TransportKind } from '../contracts.js';
 import { describeValue } from '../describe-value.js';
 import { ConnectionLostError, IoError, invalidArgError, isIpcezError } from '../errors.js';
 import { Inbox } from '../inbox.js';
+import { ConnectionLimitError } from '../limit-errors.js';
 
 /** What a transport gives the {@link ListenerCore}: its server handle's lifecycle. */
 export interface ListenerCoreOptions {
@@ -23,6 +24,10 @@ export interface ListenerCoreOptions {
   readonly afterConnectionsClosed?: () => void;
   /** Called last, after the server handle closed (remove the socket file, release listeners). */
   readonly release?: () => void | Promise<void>;
+  /** Connections served at once, enforced by {@link ListenerCore.admit} (default: no cap). */
+  readonly maxConnections?: number | undefined;
+  /** Told of each connection {@link ListenerCore.admit} refused. */
+  readonly onRefused?: ((error: IpcezError) => void) | undefined;
 }
 
 /** Terminal errors of the connection inbox that end iteration normally (a local close). */
@@ -94,6 +99,24 @@ export class ListenerCore implements Listener {
   /** Whether it still accepts connections (`false` from the first `close()` or failure on). */
   get isListening(): boolean {
     return this.#closePromise === undefined;
+  }
+
+  /**
+   * Whether one more connection may be served now (`maxConnections`; a connection that has
+   * ended frees its slot at once). When not, the refusal is reported to `onRefused` as a
+   * {@link ConnectionLimitError} and the transport closes the new socket without reading it.
+   * Call it right before creating the connection and handing it to {@link accept}.
+   *
+   * @returns `true` to serve the connection, `false` to close it.
+   */
+  admit(): boolean {
+    const limit = this.#options.maxConnections ?? Number.POSITIVE_INFINITY;
+    const connections = this.#connections;
+    if (connections.size < limit) return true;
+    for (const old of connections) if (old.state === 'closed') connections.delete(old);
+    if (connections.size < limit) return true;
+    this.#options.onRefused?.(new ConnectionLimitError(this.#options.endpoint, limit));
+    return false;
   }
 
   /**

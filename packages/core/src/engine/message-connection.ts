@@ -106,8 +106,10 @@ function unrefTimer(timer: unknown): void {
 
 // Lifecycle (one for every transport):
 //
-//   open --close()--> closing: every accepted send (waiting ones too) is flushed, then the
-//        |            link ends its write side; reading goes on under the same limits
+//   open --close()--> closing: new sends are refused; every accepted send (waiting ones too)
+//        |            is handed to the link; then the close waits for what decorators still
+//        |            expect (pending acks: beforeEnd), then the link ends its write side after
+//        |            every queued write; reading goes on under the same limits throughout
 //        |            --link ended (peer's end / handshake)--> closed (terminal: local-close)
 //        |            --closeTimeoutMs--> closed (destroy)
 //        +--destroy() / peer gone / reset / protocol error--> closed
@@ -129,10 +131,11 @@ function unrefTimer(timer: unknown): void {
  * delivery acknowledgement (see the core README, "Building a decorator"):
  * {@link MessageConnection.observeReads} (each read batch, before delivery),
  * {@link MessageConnection.onEnd} (the terminal error, at once),
+ * {@link MessageConnection.beforeEnd} (what a graceful close waits for before it ends the write side),
  * {@link MessageConnection.holdReading} / {@link MessageConnection.releaseReading} (pause reasons),
  * {@link MessageConnection.holdSends} / {@link MessageConnection.releaseSends} (keep sends queued, in order),
  * {@link MessageConnection.queueControl} and {@link MessageConnection.setControlHandler}
- * (4-byte control headers, byte-stream links only).
+ * (control headers: 4-byte headers on byte streams, text messages on WebSocket).
  *
  * @example
  * ```ts
@@ -153,6 +156,7 @@ export class MessageConnection implements Connection {
   #handler: MessageHandler | undefined;
   #readObservers: ((messages: readonly Uint8Array[]) => void)[] = [];
   #endListeners: ((error: IpcezError) => void)[] = [];
+  #endWaiters: (() => Promise<unknown>)[] = [];
   #sendError: IpcezError | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closePromise: Promise<void> | undefined;
@@ -367,8 +371,10 @@ export class MessageConnection implements Connection {
   }
 
   /**
-   * Graceful close: every send accepted so far (waiting ones included) is written, then the
-   * write side is ended; messages that arrive before the peer's end are still delivered,
+   * Graceful close: new sends are refused, every send accepted so far (waiting ones
+   * included) is written, decorators finish what they wait for (see
+   * {@link MessageConnection.beforeEnd}: acks still pending), then the write side is ended;
+   * messages that arrive before the peer's end are still delivered,
    * under the same limits (reading still pauses when the inbox is full; only the caller's
    * own `pauseReading()` is released, since the close needs the peer's end). After
    * `closeTimeoutMs` the link is destroyed. Idempotent; same promise every call; never rejects.
@@ -391,7 +397,17 @@ export class MessageConnection implements Connection {
       this.#terminate(this.#lost('local-close', `graceful close did not finish within ${timeoutMs} ms`), true);
     }, timeoutMs);
     unrefTimer(this.#closeTimer);
-    this.#link.end();
+    const waits = this.#endWaiters.map((waiter) => waiter());
+    this.#endWaiters = [];
+    if (waits.length === 0) {
+      this.#link.end();
+    } else {
+      // The peer must still be able to answer (acks travel on this connection): the write
+      // side ends only once every decorator's wait settled, or the close timer ends it all.
+      void Promise.allSettled(waits).then(() => {
+        if (this.#state === 'closing') this.#link.end();
+      });
+    }
     return this.#closePromise;
   }
 
@@ -454,6 +470,24 @@ export class MessageConnection implements Connection {
     });
   }
 
+  /**
+   * Decorator seam: a graceful {@link MessageConnection.close} calls `waiter` once every
+   * accepted send was handed to the link, and ends the write side only after the promise it
+   * returns settled (or `closeTimeoutMs` ran out, which destroys the link). A decorator that
+   * expects answers on this connection (in-band acks) or beside it (seed acks) waits for them
+   * here, so a graceful close rejects only what the peer did not confirm. Not called by
+   * `destroy()` or when the connection ends otherwise.
+   *
+   * @param waiter - returns what the close waits for; its rejection is ignored.
+   * @returns a disposable that removes the waiter.
+   */
+  beforeEnd(waiter: () => Promise<unknown>): Disposable {
+    this.#endWaiters = [...this.#endWaiters, waiter];
+    return once(() => {
+      this.#endWaiters = this.#endWaiters.filter((w) => w !== waiter);
+    });
+  }
+
   /** The error sends reject with once the connection ended (or `undefined` while open). */
   get #terminalError(): IpcezError | undefined {
     return this.#state === 'closed' ? this.#sendError : undefined;
@@ -498,7 +532,7 @@ export class MessageConnection implements Connection {
   }
 
   /**
-   * Decorator seam (byte-stream links): queues a 4-byte control header ahead of every data
+   * Decorator seam (links with control headers): queues a control header ahead of every data
    * frame not yet begun; with `merge`, the last header still queued may absorb it. Not
    * counted in `bufferedAmount`. Ignored once the connection is closing or closed.
    *
@@ -514,8 +548,8 @@ export class MessageConnection implements Connection {
   }
 
   /**
-   * Decorator seam (byte-stream links): from now on, received headers with the top bit set
-   * are control headers handed to `handler` (in stream order with respect to other headers,
+   * Decorator seam (links with control headers): from now on, received headers with the top
+   * bit set (text messages on WebSocket) are control headers handed to `handler` (in stream order with respect to other headers,
    * before the data messages of the same read are delivered); `undefined` switches back.
    * What the handler throws ends the connection with that error (an `IpcezError` as is).
    *
@@ -622,6 +656,7 @@ export class MessageConnection implements Connection {
       send.reject(sendError);
     }
     this.#link.destroy(sendError);
+    this.#endWaiters = [];
     const listeners = this.#endListeners;
     this.#endListeners = [];
     this.#readObservers = [];

@@ -1,6 +1,7 @@
 export { createStreamConnection } from './stream-connection.js';
 export type { StreamConnection, StreamConnectionOptions } from './stream-connection.js';
 export { StreamLink } from './stream-link.js';
+export { PartialFrameBudget } from './partial-frame-budget.js';
 export type { StreamLinkSettings } from './stream-link.js';
 export { openSocket, destroySocket, probeEndpoint, closeServer, listenServer } from './socket.js';
 export { startStreamListener } from './stream-listener.js';

@@ -9,10 +9,18 @@ import { StreamLink } from './stream-link.js';
 /** Options of {@link createStreamConnection}. */
 export interface StreamConnectionOptions extends MessageConnectionOptions {
   /**
-   * How long a partial frame may go without receiving a byte of it (while this side reads)
-   * before the connection ends with `ConnectionLostError('frame-timeout')`. Default 30 000 ms.
+   * How long a frame the peer started may take to complete (while this side reads) before the
+   * connection ends with `FrameTimeoutError`; checked once per period, so between one and two
+   * periods. Default 30 000 ms.
    */
   readonly frameTimeoutMs?: number;
+  /**
+   * End the connection with `IdleTimeoutError` after this long with no byte read or written
+   * (while this side reads; between one and two periods), in ms. Writes are seen through the
+   * duplex's `bytesWritten` (every `net.Socket` has it; on a duplex without it only reads
+   * count). Default: never.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
@@ -67,9 +75,11 @@ export function createStreamConnection(duplex: Duplex, options: StreamConnection
     throw invalidArgError('options must be an object with transport and endpoint');
   }
   const frameTimeoutMs = integerOption(options.frameTimeoutMs, 'frameTimeoutMs', 1);
+  const idleTimeoutMs = integerOption(options.idleTimeoutMs, 'idleTimeoutMs', 1);
   const link = new StreamLink(duplex, {
     endpoint: options.endpoint,
     maxMessageBytes: resolveMaxMessageBytes(options.maxMessageBytes),
+    idleTimeoutMs,
     ...(frameTimeoutMs === undefined ? {} : { frameTimeoutMs }),
   });
   return new MessageConnection(link, options);

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FrameDecoder, HEADER_BYTES } from '@ipcez/framing';
 import type { IpcezError } from '@ipcez/framing';
@@ -5,6 +6,8 @@ import { DEFAULT_FRAME_TIMEOUT_MS } from '../constants.js';
 import type { Link, LinkSink } from '../engine/link.js';
 import { ConnectionLostError, IoError, isIpcezError } from '../errors.js';
 import type { ConnectionLostReason } from '../errors.js';
+import { FrameTimeoutError, IdleTimeoutError, PartialFrameLimitError } from '../limit-errors.js';
+import type { PartialFrameBudget } from './partial-frame-budget.js';
 
 /**
  * Payloads shorter than this are copied into the batch's staging buffer (one copy, so that
@@ -29,8 +32,12 @@ export interface StreamLinkSettings {
   readonly endpoint: string;
   /** Payload limit in bytes (received frames). */
   readonly maxMessageBytes: number;
-  /** How long a partial frame may go without a byte (reading not paused) before the link ends. */
+  /** How long a started frame may take to complete (reading not paused) before the link ends. */
   readonly frameTimeoutMs?: number;
+  /** Ends the link after this long with no byte either way (reading not paused); default never. */
+  readonly idleTimeoutMs?: number | undefined;
+  /** The memory budget for partial frames this link shares with others (a listener's). */
+  readonly partialFrameBudget?: PartialFrameBudget | undefined;
 }
 
 /**
@@ -83,9 +90,13 @@ type DuplexListener = Parameters<Duplex['on']>[1];
  * a batch going out as soon as it holds 64 KiB. Queued control headers go out first.
  *
  * **Reading.** Each `'data'` chunk is one read batch: the frames it completes are reported
- * together. A partial frame that gets no byte for `frameTimeoutMs` while reading is not
- * paused ends the link (`ConnectionLostError('frame-timeout')`); the decoder holds memory in
- * proportion to the bytes received, never the size a header announces.
+ * together. A frame not completed within `frameTimeoutMs` of reading (checked once per period,
+ * so between one and two periods) ends the link (`FrameTimeoutError`); so does, with
+ * `idleTimeoutMs`, a period with no byte read or written (`IdleTimeoutError`; time with
+ * reading paused does not count). The decoder holds memory in proportion to the bytes
+ * received, never the size a header announces, and with a `partialFrameBudget` that memory is
+ * counted against the budget after every read: past it the link ends
+ * (`PartialFrameLimitError`). An ended link drops its partial frame at once.
  *
  * **End.** The peer's end at a frame boundary is clean; an end or reset inside a frame says
  * how many bytes of the partial frame were received (they are discarded).
@@ -93,8 +104,12 @@ type DuplexListener = Parameters<Duplex['on']>[1];
 export class StreamLink implements Link {
   readonly #duplex: Duplex;
   readonly #settings: StreamLinkSettings;
-  readonly #decoder: FrameDecoder;
+  /** Replaced by an empty one when the link ends, so a dropped partial frame's memory returns. */
+  #decoder: FrameDecoder;
   readonly #frameTimeoutMs: number;
+  readonly #budget: PartialFrameBudget | undefined;
+  /** Bytes of the budget this link holds (its decoder's reservation at the last read). */
+  #reserved = 0;
   readonly #disposables: (() => void)[] = [];
   #sink: LinkSink | undefined;
   #hasEnded = false;
@@ -124,8 +139,14 @@ export class StreamLink implements Link {
   /** Control headers waiting to go out ahead of the next data frame. */
   #control: number[] = [];
   #frameTimer: NodeJS.Timeout | undefined;
-  #progress = 0;
-  #progressSeen = -1;
+  /** Frames (data or control) completed so far; the frame timer compares it across a period. */
+  #framesDone = 0;
+  #framesSeen = -1;
+  #idleTimer: NodeJS.Timeout | undefined;
+  /** Reads so far; the idle timer compares it (and the duplex's `bytesWritten`) across a period. */
+  #reads = 0;
+  #readsSeen = 0;
+  #writtenSeen = 0;
 
   /**
    * @param duplex - a connected byte duplex, now owned.
@@ -135,7 +156,12 @@ export class StreamLink implements Link {
     this.#duplex = duplex;
     this.#settings = settings;
     this.#frameTimeoutMs = settings.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
-    this.#decoder = new FrameDecoder({ maxMessageBytes: settings.maxMessageBytes, allocate: allocateBody });
+    this.#budget = settings.partialFrameBudget;
+    this.#decoder = this.#newDecoder();
+  }
+
+  #newDecoder(): FrameDecoder {
+    return new FrameDecoder({ maxMessageBytes: this.#settings.maxMessageBytes, allocate: allocateBody });
   }
 
   /** The lone write's callback, made once (no closure per write). */
@@ -176,7 +202,9 @@ export class StreamLink implements Link {
           this.#finalize();
         });
       }
+      return;
     }
+    this.#startIdleTimer();
   }
 
   get bufferedAmount(): number {
@@ -204,8 +232,9 @@ export class StreamLink implements Link {
     if (this.#isDestroyed) return;
     this.#isPaused = true;
     this.#duplex.pause();
-    // Time spent paused is ours, not the peer's: the partial-frame clock stops.
+    // Time spent paused is ours, not the peer's: the partial-frame and idle clocks stop.
     this.#stopFrameTimer();
+    this.#stopIdleTimer();
   }
 
   resume(): void {
@@ -213,6 +242,7 @@ export class StreamLink implements Link {
     this.#isPaused = false;
     this.#duplex.resume();
     if (this.#decoder.bufferedBytes > 0) this.#startFrameTimer();
+    if (!this.#hasEnded) this.#startIdleTimer();
   }
 
   end(): void {
@@ -224,6 +254,8 @@ export class StreamLink implements Link {
     if (this.#isDestroyed) return;
     this.#isDestroyed = true;
     this.#stopFrameTimer();
+    this.#stopIdleTimer();
+    this.#dropPartialFrame();
     const batches = this.#inflight.splice(0);
     if (this.#open) batches.push(this.#open);
     this.#open = undefined;
@@ -254,7 +286,15 @@ export class StreamLink implements Link {
   }
 
   setControlHandler(handler: ((header: number, precedingMessages: number) => void) | undefined): void {
-    this.#decoder.setControlHandler(handler);
+    // A control header completes a frame too (the frame timer's progress).
+    this.#decoder.setControlHandler(
+      handler === undefined
+        ? undefined
+        : (header, precedingMessages) => {
+            this.#framesDone++;
+            handler(header, precedingMessages);
+          },
+    );
   }
 
   #listen(event: string, listener: DuplexListener): void {
@@ -267,7 +307,16 @@ export class StreamLink implements Link {
     if (this.#hasEnded) return;
     this.#hasEnded = true;
     this.#stopFrameTimer();
+    this.#stopIdleTimer();
+    this.#dropPartialFrame();
     this.#sink?.ended(error, isClean);
+  }
+
+  /** Gives the partial frame's memory back (to the budget, and to the GC): nothing more is read. */
+  #dropPartialFrame(): void {
+    if (this.#reserved > 0) this.#budget?.resize(this.#reserved, 0);
+    this.#reserved = 0;
+    if (this.#decoder.bufferedBytes > 0) this.#decoder = this.#newDecoder();
   }
 
   #finalize(): void {
@@ -307,21 +356,41 @@ export class StreamLink implements Link {
 
   #onData(chunk: Buffer): void {
     if (this.#hasEnded) return;
+    this.#reads++;
+    const decoder = this.#decoder;
     let messages: Uint8Array[];
     try {
       // The decoder hands out plain Uint8Array views of the chunk (no copy) for whole frames.
-      messages = this.#decoder.push(chunk);
+      messages = decoder.push(chunk);
     } catch (error) {
       this.#report(this.#decodeFailure(error), false);
       return;
     }
-    if (this.#decoder.bufferedBytes > 0) {
-      this.#progress++;
-      if (this.#frameTimer === undefined && !this.#isPaused) this.#startFrameTimer();
+    if (messages.length > 0) this.#framesDone++;
+    let overBudget: PartialFrameLimitError | undefined;
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      const reserved = decoder.reservedBytes;
+      if (reserved !== this.#reserved) {
+        if (budget.resize(this.#reserved, reserved)) this.#reserved = reserved;
+        else {
+          overBudget = new PartialFrameLimitError(
+            this.#settings.endpoint,
+            reserved,
+            budget.heldBytes - this.#reserved,
+            budget.limit,
+          );
+        }
+      }
     }
+    if (decoder.bufferedBytes > 0 && this.#frameTimer === undefined && !this.#isPaused) this.#startFrameTimer();
     if (messages.length > 0) this.#sink?.receive(messages);
-    // Deferred protocol error: the whole messages before the bad header were delivered above.
-    const protocolError = this.#decoder.error;
+    // Deferred errors: the whole messages before them were delivered above.
+    if (overBudget !== undefined) {
+      this.#report(overBudget, false);
+      return;
+    }
+    const protocolError = decoder.error;
     if (protocolError) this.#report(protocolError, false);
   }
 
@@ -334,7 +403,7 @@ export class StreamLink implements Link {
 
   #startFrameTimer(): void {
     if (this.#frameTimer !== undefined || this.#isDestroyed) return;
-    this.#progressSeen = this.#progress;
+    this.#framesSeen = this.#framesDone;
     this.#frameTimer = setTimeout(this.#onFrameTimer, this.#frameTimeoutMs);
     this.#frameTimer.unref();
   }
@@ -345,22 +414,55 @@ export class StreamLink implements Link {
     this.#frameTimer = undefined;
   }
 
-  // Armed when a read leaves a partial frame; each firing checks whether a byte arrived
-  // since the previous one (a counter, so the hot path never touches the timer).
+  // Armed when a read leaves a partial frame; each firing checks whether a frame completed
+  // since the previous one (a counter, so the hot path never touches the timer). If none did,
+  // the partial frame there now was there at the previous firing too: it has had a whole
+  // period. A peer that trickles one byte at a time (slowloris) is therefore dropped as
+  // surely as one that stops.
   readonly #onFrameTimer = (): void => {
     this.#frameTimer = undefined;
     if (this.#decoder.bufferedBytes === 0 || this.#hasEnded) return;
-    if (this.#progress !== this.#progressSeen) {
+    if (this.#framesDone !== this.#framesSeen) {
       this.#startFrameTimer();
       return;
     }
     this.#report(
-      this.#lost(
-        'frame-timeout',
-        `no byte of a partial frame arrived for ${this.#frameTimeoutMs} ms (${this.#decoder.bufferedBytes} bytes of it received)`,
-      ),
+      new FrameTimeoutError(this.#settings.endpoint, this.#frameTimeoutMs, this.#decoder.bufferedBytes),
       false,
     );
+  };
+
+  #startIdleTimer(): void {
+    const idleTimeoutMs = this.#settings.idleTimeoutMs;
+    if (idleTimeoutMs === undefined || this.#idleTimer !== undefined || this.#isDestroyed) return;
+    this.#readsSeen = this.#reads;
+    this.#writtenSeen = this.#bytesWritten();
+    this.#idleTimer = setTimeout(this.#onIdleTimer, idleTimeoutMs);
+    this.#idleTimer.unref();
+  }
+
+  #stopIdleTimer(): void {
+    if (this.#idleTimer === undefined) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  /** What the duplex has written so far (`net.Socket#bytesWritten`; 0 for duplexes without it). */
+  #bytesWritten(): number {
+    const written = (this.#duplex as Partial<Pick<Socket, 'bytesWritten'>>).bytesWritten;
+    return typeof written === 'number' ? written : 0;
+  }
+
+  // A period with no read and nothing written (control headers such as acks count) ends the
+  // link; counters again, so reads and writes never touch the timer.
+  readonly #onIdleTimer = (): void => {
+    this.#idleTimer = undefined;
+    if (this.#hasEnded || this.#isPaused) return;
+    if (this.#reads !== this.#readsSeen || this.#bytesWritten() !== this.#writtenSeen) {
+      this.#startIdleTimer();
+      return;
+    }
+    this.#report(new IdleTimeoutError(this.#settings.endpoint, this.#settings.idleTimeoutMs ?? 0), false);
   };
 
   /**

@@ -2,8 +2,12 @@ import type net from 'node:net';
 import type { IpcezError } from '@ipcez/framing';
 import type { Listener, TransportKind } from '../contracts.js';
 import { ListenerCore } from '../engine/listener-core.js';
+import { MessageConnection } from '../engine/message-connection.js';
+import { resolveListenerLimits } from '../options.js';
+import type { ResolvedListenerLimits } from '../options.js';
+import { PartialFrameBudget } from './partial-frame-budget.js';
 import { closeServer } from './socket.js';
-import { createStreamConnection } from './stream-connection.js';
+import { StreamLink } from './stream-link.js';
 
 /** What {@link startStreamListener} needs besides the server. */
 export interface StreamListenerSettings {
@@ -28,6 +32,12 @@ export interface StreamListenerSettings {
    * socket refused (or whose check throws or rejects) is destroyed, unseen by the owner.
    */
   readonly verifyPeer?: ((socket: net.Socket) => boolean | Promise<boolean>) | undefined;
+  /**
+   * The per-listener limits (`resolveListenerLimits`): connections at once, memory in
+   * partial frames across connections, frame and idle timeouts. Default: the defaults of
+   * `ListenOptions`.
+   */
+  readonly limits?: ResolvedListenerLimits | undefined;
 }
 
 /**
@@ -45,8 +55,23 @@ export interface StreamListenerSettings {
  */
 export function startStreamListener(server: net.Server, settings: StreamListenerSettings): Listener {
   const { transport, endpoint, maxMessageBytes, highWaterMark, verifyPeer } = settings;
+  const limits = settings.limits ?? resolveListenerLimits(undefined);
+  // One budget for every connection of this listener: the memory their partial frames hold.
+  const partialFrameBudget = new PartialFrameBudget(limits.maxPartialBytes);
   const serve = (socket: net.Socket): void => {
-    core.accept(createStreamConnection(socket, { transport, endpoint, maxMessageBytes, highWaterMark }));
+    if (!core.admit()) {
+      // Past maxConnections: closed before anything of it is read (admit reported why).
+      socket.destroy();
+      return;
+    }
+    const link = new StreamLink(socket, {
+      endpoint,
+      maxMessageBytes,
+      frameTimeoutMs: limits.frameTimeoutMs,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      partialFrameBudget,
+    });
+    core.accept(new MessageConnection(link, { transport, endpoint, maxMessageBytes, highWaterMark }));
   };
   const onConnection = (socket: net.Socket): void => {
     if (verifyPeer === undefined) {
@@ -76,6 +101,8 @@ export function startStreamListener(server: net.Server, settings: StreamListener
     endpoint,
     signal: settings.signal,
     beforeClose: settings.beforeClose,
+    maxConnections: limits.maxConnections,
+    onRefused: limits.onRefused,
     stop: () => closeServer(server),
     release: () => {
       server.off('connection', onConnection);

@@ -39,6 +39,8 @@ function rejectWith(resolve: Resolve, error: unknown): void {
   resolve(Promise.reject(error));
 }
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Initial capacity of the line (a power of two; it doubles when full). */
 const INITIAL_CAPACITY = 1024;
 /** Compact the deadline queue once this many dropped deadlines lead it and they are most of it. */
@@ -74,6 +76,8 @@ export class AckLedger {
   #deadlines: number[] = [];
   #deadlineHead = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Callers of {@link AckLedger.settled}: each waits for the waiting sends before `target`. */
+  #settledWaiters: { readonly target: number; readonly resolve: () => void }[] = [];
   #failure: unknown;
   #hasFailed = false;
 
@@ -94,6 +98,20 @@ export class AckLedger {
    */
   get end(): number {
     return this.#end;
+  }
+
+  /**
+   * Settles once every send that waits for its ACK and was added so far settled: acked, timed
+   * out, withdrawn, or failed by the end of the connection. What a graceful close waits for.
+   *
+   * @returns never rejects.
+   */
+  settled(): Promise<void> {
+    const target = this.#end;
+    if (!this.#isWaitingBefore(target)) return SETTLED;
+    return new Promise<void>((resolve) => {
+      this.#settledWaiters.push({ target, resolve });
+    });
   }
 
   /**
@@ -173,6 +191,7 @@ export class AckLedger {
     }
     this.#outstanding--;
     rejectWith(entry, error);
+    this.#notifySettled();
   }
 
   /**
@@ -213,6 +232,7 @@ export class AckLedger {
     // The open run was acknowledged whole: later unwaited frames start a new one.
     if (position === this.#end) this.#isRunOpen = false;
     this.#dropDeadlines();
+    this.#notifySettled();
     return undefined;
   }
 
@@ -240,6 +260,28 @@ export class AckLedger {
     this.#deadlineEnds = [];
     this.#deadlines = [];
     this.#deadlineHead = 0;
+    this.#notifySettled();
+  }
+
+  /** Whether a send that waits for its ACK is still waiting at a position before `target`. */
+  #isWaitingBefore(target: number): boolean {
+    const entries = this.#entries;
+    const mask = this.#mask;
+    const end = Math.min(target, this.#end);
+    for (let position = this.#head; position < end; position++) {
+      if (typeof entries[position & mask] !== 'number') return true;
+    }
+    return false;
+  }
+
+  /** Tells the callers of {@link AckLedger.settled} whose sends all settled (after sends settled). */
+  #notifySettled(): void {
+    const waiters = this.#settledWaiters;
+    if (waiters.length === 0) return;
+    const done = this.#hasFailed ? waiters : waiters.filter((w) => !this.#isWaitingBefore(w.target));
+    if (done.length === 0) return;
+    this.#settledWaiters = this.#hasFailed ? [] : waiters.filter((w) => !done.includes(w));
+    for (const waiter of done) waiter.resolve();
   }
 
   /** Appends an entry at position `#end`, doubling the ring when it is full. */
@@ -324,5 +366,6 @@ export class AckLedger {
     }
     this.#deadlineHead = first;
     if (first < ends.length) this.#arm(deadlines[first]!);
+    this.#notifySettled();
   }
 }

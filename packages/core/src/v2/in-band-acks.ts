@@ -50,6 +50,8 @@ export function describeControl(header: number): string {
 //              queued) before the batch is delivered; reading never stops for it
 //   sending:   acked sends take a slot in the ledger; an ACK of n settles the n oldest
 //   control:   ACK only; HELLO / HELLO_REPLY / reserved types here are protocol errors
+//   close:     a graceful close ends the write side only once every slot settled (bounded
+//              by the ack timeout and the close timeout)
 //   end:       every slot still waiting rejects at once with the terminal error
 
 /**
@@ -95,6 +97,9 @@ export class InBandAcks {
         const count = messages.length;
         connection.queueControl(ackHeader(count), mergeAck(count));
       }),
+      // A graceful close waits for the ACKs still pending before it ends the write side (the
+      // peer stops reading at our end): only what the peer never confirmed then rejects.
+      connection.beforeEnd(() => this.#ledger.settled()),
       connection.onEnd((error) => {
         this.#ledger.fail(error);
         for (const disposable of this.#disposables.splice(0)) disposable[Symbol.dispose]();

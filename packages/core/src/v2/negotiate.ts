@@ -1,7 +1,7 @@
 import { CONTROL_TYPES, FrameTooLargeError, V2_PROTOCOL_VERSION, parseControlHeader } from '@ipcez/framing';
 import type { IpcezError } from '@ipcez/framing';
 import type { MessageConnection } from '../engine/message-connection.js';
-import { ProtocolError, RecipientAckTimeoutError } from '../errors.js';
+import { AckUnavailableError, ProtocolError, RecipientAckTimeoutError } from '../errors.js';
 import { InBandAcks, describeControl } from './in-band-acks.js';
 
 function header(type: number, value: number): number {
@@ -74,6 +74,69 @@ function seedAfterDataFirst(connection: MessageConnection, isReplyConsumed = fal
   });
 }
 
+/** A client's wait for the server's answer, as both client negotiations run it. */
+interface AnswerWait<T> {
+  readonly promise: Promise<T>;
+  /** Settles the wait once (later calls do nothing): releases the held sends and the watches. */
+  readonly finish: (outcome: T | { readonly error: unknown }) => void;
+  /** Whether it settled. */
+  readonly isSettled: () => boolean;
+  /** Released when it settles. */
+  readonly disposables: Disposable[];
+}
+
+/**
+ * Starts a client's wait for the server's answer: the caller's sends are held, and the wait
+ * is bounded by `ackTimeoutMs` (then it rejects with `timeoutError()`, the connection
+ * destroyed with it) and by `signal` (then with `signal.reason`, the connection destroyed).
+ */
+function waitForAnswer<T extends object>(
+  connection: MessageConnection,
+  ackTimeoutMs: number,
+  signal: AbortSignal | undefined,
+  timeoutError: () => IpcezError,
+): AnswerWait<T> {
+  let isSettled = false;
+  let settle!: (outcome: T | { readonly error: unknown }) => void;
+  const disposables: Disposable[] = [];
+  const promise = new Promise<T>((resolve, reject) => {
+    settle = (outcome) => {
+      // The signal's reason is whatever the caller aborted with, as every abort in ipcez rejects.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      if ('error' in outcome) reject(outcome.error);
+      else resolve(outcome);
+    };
+  });
+  const finish = (outcome: T | { readonly error: unknown }): void => {
+    if (isSettled) return;
+    isSettled = true;
+    clearTimeout(timer);
+    connection.releaseSends(NEGOTIATING);
+    for (const disposable of disposables.splice(0)) disposable[Symbol.dispose]();
+    settle(outcome);
+  };
+  const timer = setTimeout(() => {
+    const error = timeoutError();
+    finish({ error });
+    connection.destroy(error);
+  }, ackTimeoutMs);
+  if (signal !== undefined) {
+    const onAbort = (): void => {
+      finish({ error: signal.reason });
+      connection.destroy();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    disposables.push({
+      [Symbol.dispose]: () => {
+        signal.removeEventListener('abort', onAbort);
+      },
+    });
+  }
+  // Nothing of the caller's goes out before the answer.
+  connection.holdSends(NEGOTIATING);
+  return { promise, finish, isSettled: () => isSettled, disposables };
+}
+
 // Client (docs/PROTOCOL.md §5, "Client"): right after connecting, when the listener's marker
 // exists. HELLO goes out first; the answer decides:
 //
@@ -98,74 +161,47 @@ export function negotiateClient(
   ackTimeoutMs: number,
   signal?: AbortSignal,
 ): Promise<ClientNegotiation> {
-  return new Promise<ClientNegotiation>((resolve, reject) => {
-    let isSettled = false;
-    const disposables: Disposable[] = [];
-    const finish = (outcome: ClientNegotiation | { readonly error: unknown }): void => {
-      if (isSettled) return;
-      isSettled = true;
-      clearTimeout(timer);
-      connection.releaseSends(NEGOTIATING);
-      for (const disposable of disposables.splice(0)) disposable[Symbol.dispose]();
-      // The signal's reason is whatever the caller aborted with, as every abort in ipcez rejects.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      if ('error' in outcome) reject(outcome.error);
-      else resolve(outcome);
-    };
-    const timer = setTimeout(() => {
-      const error = new RecipientAckTimeoutError(ackTimeoutMs);
-      finish({ error });
-      connection.destroy(error);
-    }, ackTimeoutMs);
-    if (signal !== undefined) {
-      const onAbort = (): void => {
-        finish({ error: signal.reason });
-        connection.destroy();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      disposables.push({
-        [Symbol.dispose]: () => {
-          signal.removeEventListener('abort', onAbort);
-        },
-      });
+  const { promise, finish, isSettled, disposables } = waitForAnswer<ClientNegotiation>(
+    connection,
+    ackTimeoutMs,
+    signal,
+    () => new RecipientAckTimeoutError(ackTimeoutMs),
+  );
+  connection.setControlHandler((value, precedingMessages) => {
+    if (isSettled()) throw tooLarge(connection, value);
+    if (precedingMessages > 0) {
+      // Data came first in this very read: seed mode, and this is the one reply that may follow.
+      seedAfterDataFirst(connection, value === HELLO_REPLY_SEED);
+      finish({ mode: 'seed' });
+      if (value !== HELLO_REPLY_SEED) throw tooLarge(connection, value);
+      return;
     }
-    // Nothing of the caller's goes out before HELLO.
-    connection.holdSends(NEGOTIATING);
-    connection.setControlHandler((value, precedingMessages) => {
-      if (isSettled) throw tooLarge(connection, value);
-      if (precedingMessages > 0) {
-        // Data came first in this very read: seed mode, and this is the one reply that may follow.
-        seedAfterDataFirst(connection, value === HELLO_REPLY_SEED);
-        finish({ mode: 'seed' });
-        if (value !== HELLO_REPLY_SEED) throw tooLarge(connection, value);
-        return;
-      }
-      if (value === HELLO_REPLY_V2) {
-        finish({ mode: 'v2', acks: new InBandAcks(connection, ackTimeoutMs) });
-        return;
-      }
-      if (value === HELLO_REPLY_SEED) {
-        connection.setControlHandler(undefined);
-        finish({ mode: 'seed' });
-        return;
-      }
-      throw new ProtocolError(`expected HELLO_REPLY 2 or 0 after HELLO, got ${describeControl(value)}`);
-    });
-    connection.queueControl(HELLO_V2);
-    // Last: messages read before the negotiation began are observed at once, as one batch.
-    disposables.push(
-      connection.observeReads(() => {
-        // A data frame before any reply: the server chose seed mode before it saw HELLO.
-        if (isSettled) return;
-        seedAfterDataFirst(connection);
-        finish({ mode: 'seed' });
-      }),
-      connection.onEnd((error: IpcezError) => {
-        if (error.code === 'IPCEZ_ERR_PROTOCOL' || error.code === 'IPCEZ_ERR_FRAME_TOO_LARGE') finish({ error });
-        else finish({ mode: 'retry' });
-      }),
-    );
+    if (value === HELLO_REPLY_V2) {
+      finish({ mode: 'v2', acks: new InBandAcks(connection, ackTimeoutMs) });
+      return;
+    }
+    if (value === HELLO_REPLY_SEED) {
+      connection.setControlHandler(undefined);
+      finish({ mode: 'seed' });
+      return;
+    }
+    throw new ProtocolError(`expected HELLO_REPLY 2 or 0 after HELLO, got ${describeControl(value)}`);
   });
+  connection.queueControl(HELLO_V2);
+  // Last: messages read before the negotiation began are observed at once, as one batch.
+  disposables.push(
+    connection.observeReads(() => {
+      // A data frame before any reply: the server chose seed mode before it saw HELLO.
+      if (isSettled()) return;
+      seedAfterDataFirst(connection);
+      finish({ mode: 'seed' });
+    }),
+    connection.onEnd((error: IpcezError) => {
+      if (error.code === 'IPCEZ_ERR_PROTOCOL' || error.code === 'IPCEZ_ERR_FRAME_TOO_LARGE') finish({ error });
+      else finish({ mode: 'retry' });
+    }),
+  );
+  return promise;
 }
 
 // Server, per accepted connection (docs/PROTOCOL.md §5, "Server"): pending until the first
@@ -245,4 +281,75 @@ export function negotiateServer(
       decide({ mode: 'seed', isDataFirst: false });
     });
   });
+}
+
+// Over WebSocket (docs/PROTOCOL.md §5.6) the opening handshake does the discovery: the client
+// offers the `ipcez.v2` subprotocol, and a server that selects it sends `hello 2` (HELLO_REPLY 2
+// on the link's control seam) before anything else. The client is in v2 only after it:
+//
+//   hello 2 first                           -> v2 (acks start before any later message is delivered)
+//   other text / binary first / nothing in
+//   time / closed first                     -> AckUnavailableError, the connection closed (1002)
+
+/**
+ * Protocol v2 where the transport already agreed on it (a WebSocket whose handshake selected
+ * `ipcez.v2`), client side: waits for the server's HELLO_REPLY 2 (`hello 2`) as the very first
+ * message, then starts in-band acks. Sends are held until then.
+ *
+ * @param connection - the connection, just connected (its link must carry control messages).
+ * @param ackTimeoutMs - bounds the wait; also the v2 acks' timeout.
+ * @param signal - aborts the wait (the connection is destroyed).
+ * @returns the connection's in-band acks, started; rejects with `AckUnavailableError` (the
+ *   connection then closed with a protocol error, 1002 on a WebSocket) or `signal.reason`.
+ */
+export function awaitHelloReply(
+  connection: MessageConnection,
+  ackTimeoutMs: number,
+  signal?: AbortSignal,
+): Promise<InBandAcks> {
+  const refusal = (detail: string): AckUnavailableError =>
+    new AckUnavailableError(`the server at ${connection.endpoint} selected ipcez.v2 but ${detail}`);
+  const { promise, finish, disposables } = waitForAnswer<InBandAcks>(connection, ackTimeoutMs, signal, () =>
+    refusal(`sent nothing within ${ackTimeoutMs} ms (expected "hello 2" first)`),
+  );
+  connection.setControlHandler((value, precedingMessages) => {
+    if (precedingMessages === 0 && value === HELLO_REPLY_V2) {
+      finish(new InBandAcks(connection, ackTimeoutMs));
+      return;
+    }
+    throw refusal(`sent ${describeControl(value)} first, not "hello 2"`);
+  });
+  disposables.push(
+    connection.observeReads(() => {
+      const error = refusal('sent a binary message first, not "hello 2"');
+      finish({ error });
+      connection.destroy(error);
+    }),
+    connection.onEnd((error: IpcezError) => {
+      finish({
+        error:
+          error.code === 'IPCEZ_ERR_ACK_UNAVAILABLE'
+            ? error
+            : new AckUnavailableError(
+                `the server at ${connection.endpoint} selected ipcez.v2 but the connection ended before "hello 2" (${error.message})`,
+                { cause: error },
+              ),
+      });
+    }),
+  );
+  return promise;
+}
+
+/**
+ * Protocol v2 where the transport already agreed on it (a WebSocket whose handshake selected
+ * `ipcez.v2`), server side: queues HELLO_REPLY 2 (`hello 2`) ahead of everything else and
+ * starts in-band acks (messages already read are acked at once).
+ *
+ * @param connection - the accepted connection (its link must carry control messages).
+ * @param ackTimeoutMs - the v2 acks' timeout for this side's acked sends.
+ * @returns the connection's in-band acks, started.
+ */
+export function sendHelloReply(connection: MessageConnection, ackTimeoutMs: number): InBandAcks {
+  connection.queueControl(HELLO_REPLY_V2);
+  return new InBandAcks(connection, ackTimeoutMs);
 }

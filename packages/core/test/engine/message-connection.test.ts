@@ -182,6 +182,58 @@ describe('MessageConnection decorator seam', () => {
     expect(late).toBe(ended);
   });
 
+  it('beforeEnd: a graceful close flushes, then waits for the waiter before it ends the write side, still reading and refusing new sends', async () => {
+    const { a, b } = rig();
+    const atB = new Collector(b);
+    const atA = new Collector(a);
+    let release!: () => void;
+    let calls = 0;
+    a.beforeEnd(() => {
+      calls++;
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    const accepted = a.send(text('accepted'));
+    const closed = a.close();
+    await expect(a.send(text('refused'))).rejects.toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
+    await accepted;
+    await atB.until(1);
+    // While the waiter waits, the peer has not seen our end and can still talk to us.
+    await b.send(text('answer'));
+    await atA.until(1);
+    await tick();
+    expect(b.state).toBe('open');
+    expect(calls).toBe(1);
+    release();
+    expect(await atB.ended).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'peer-closed' });
+    await b.close();
+    await closed;
+    expect(atB.messages.map(str)).toEqual(['accepted']);
+    expect(atA.messages.map(str)).toEqual(['answer']);
+  });
+
+  it('beforeEnd: the close timeout bounds a waiter that never settles; destroy() never calls it', async () => {
+    const p = duplexPair();
+    pairs.push(p);
+    const a = createStreamConnection(p.a, { transport: 'unix', endpoint: '/seam.sock', closeTimeoutMs: 50 });
+    opened.push(a);
+    const b = connect(p.b);
+    const atA = new Collector(a);
+    a.beforeEnd(() => new Promise<void>(() => undefined));
+    await a.close();
+    expect(await atA.ended).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST', reason: 'local-close' });
+    expect(atA.errors[0]?.message).toMatch(/did not finish within 50 ms/);
+    const c = rig().a;
+    let called = false;
+    c.beforeEnd(() => {
+      called = true;
+      return Promise.resolve();
+    });
+    c.destroy();
+    await tick();
+    expect(called).toBe(false);
+    expect(b.state).not.toBe('closing');
+  });
+
   it("holdReading is a reason of its own: the caller's resumeReading does not release it", async () => {
     const { b, p } = rig();
     const collector = new Collector(b);

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FrameTimeoutError, IdleTimeoutError } from '@ipcez/core';
 import { createStreamConnection } from '@ipcez/core/stream';
 import type { StreamConnection } from '@ipcez/core/stream';
 import { Collector, frame, pattern, str, text } from './helpers.js';
@@ -174,14 +175,52 @@ describe('limits hold while closing (issue 9)', () => {
     connection.destroy();
   }, 20_000);
 
-  it('ends a connection whose partial frame stalls longer than frameTimeoutMs', async () => {
+  it('ends a connection whose partial frame stalls longer than frameTimeoutMs with FrameTimeoutError', async () => {
     const [client, serverSide] = await socketPair();
-    const connection = createStreamConnection(client, { transport: 'unix', endpoint, frameTimeoutMs: 100 } as never);
+    const connection = createStreamConnection(client, { transport: 'unix', endpoint, frameTimeoutMs: 100 });
     const collector = new Collector(connection);
     serverSide.write(Buffer.concat([frame(text('whole')), Buffer.from([0, 0x40, 0, 0, 1, 2, 3, 4, 5])]));
     const error = await collector.ended;
     expect(collector.messages.map(str)).toEqual(['whole']);
-    expect(error).toMatchObject({ code: 'IPCEZ_ERR_CONNECTION_LOST' });
-    expect(error.message).toContain('100 ms');
+    expect(error).toBeInstanceOf(FrameTimeoutError);
+    expect(error).toMatchObject({ code: 'IPCEZ_ERR_FRAME_TIMEOUT', timeoutMs: 100, receivedBytes: 9 });
+  });
+
+  it('ends a connection whose peer trickles a frame one byte at a time (slowloris) with FrameTimeoutError', async () => {
+    const [client, serverSide] = await socketPair();
+    const connection = createStreamConnection(client, { transport: 'unix', endpoint, frameTimeoutMs: 100 });
+    const collector = new Collector(connection);
+    serverSide.write(Buffer.from([0, 0, 0x10, 0])); // a 4096-byte frame, then a byte every 10 ms
+    let sent = 0;
+    const trickle = setInterval(() => {
+      if (!serverSide.destroyed) serverSide.write(Buffer.from([sent++ & 0xff]));
+    }, 10);
+    try {
+      const error = await collector.ended;
+      expect(error).toMatchObject({ code: 'IPCEZ_ERR_FRAME_TIMEOUT', timeoutMs: 100 });
+      // Bytes kept coming the whole time: it was the frame's age, not a silence, that ended it.
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(4096);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+
+  it('keeps a connection that only writes, and ends it with IdleTimeoutError once no byte goes either way for idleTimeoutMs', async () => {
+    const [client, serverSide] = await socketPair();
+    const connection = createStreamConnection(client, { transport: 'unix', endpoint, idleTimeoutMs: 50 });
+    const collector = new Collector(connection);
+    // Only writes (the peer never answers): writes count as activity too.
+    const ping = setInterval(() => {
+      void connection.send(text('ping')).catch(() => undefined);
+    }, 10);
+    await new Promise((resolve) => setTimeout(resolve, 250)); // five idle periods
+    clearInterval(ping);
+    expect(connection.state).toBe('open');
+    expect(collector.errors).toEqual([]);
+    const error = await collector.ended;
+    expect(error).toBeInstanceOf(IdleTimeoutError);
+    expect(error).toMatchObject({ code: 'IPCEZ_ERR_IDLE_TIMEOUT', timeoutMs: 50 });
+    serverSide.destroy();
   });
 });

@@ -16,8 +16,9 @@ const COMMON_HELP = `
 Detection flags (override the environment variables of the same name):
   --target local|remote   where the peer is (ws:// and wss:// endpoints ignore it)
   --os linux|windows      which local transport: Unix socket or Windows named pipe
-Acknowledgement (local transports):
+Acknowledgement (on by default locally, off by default over WebSocket):
   --no-ack                do not use delivery acknowledgement (both ends must agree)
+  --ack                   use it over WebSocket (offers the ipcez.v2 subprotocol)
   --ack-timeout MS        how long a send waits for "data acked" (default 5000)`;
 
 const HELP: Record<string, string> = {
@@ -76,6 +77,7 @@ const COMMON_OPTIONS = {
   target: { type: 'string' },
   os: { type: 'string' },
   'no-ack': { type: 'boolean' },
+  ack: { type: 'boolean' },
   'ack-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -127,11 +129,20 @@ interface Common {
   ackTimeoutMs?: number;
 }
 
-function common(values: { target?: string; os?: string; 'no-ack'?: boolean; 'ack-timeout'?: string }): Common {
+function common(values: {
+  target?: string;
+  os?: string;
+  'no-ack'?: boolean;
+  ack?: boolean;
+  'ack-timeout'?: string;
+}): Common {
   const options: Common = {};
   if (values.target !== undefined) options.target = values.target as Target;
   if (values.os !== undefined) options.os = values.os as Os;
+  if (values['no-ack'] === true && values.ack === true)
+    throw new UsageError('--ack and --no-ack contradict each other');
   if (values['no-ack'] === true) options.ack = false;
+  if (values.ack === true) options.ack = true;
   if (values['ack-timeout'] !== undefined)
     options.ackTimeoutMs = positiveInt('ack-timeout', values['ack-timeout'], 5000);
   return options;

@@ -74,8 +74,18 @@ export class BrowserSocketAdapter implements MessageSocket {
     this.#pollTimer ??= setTimeout(this.#poll, 0);
   }
 
+  sendText(text: string): void {
+    try {
+      this.#ws.send(text);
+    } catch {
+      // The socket is closing: its close event reports the end.
+    }
+  }
+
   close(code: number, reason: string): void {
-    this.#ws.close(code, reason);
+    // A page may close only with 1000 or 3000–4999: other codes are mirrored into the
+    // application range (1002, a protocol error, is sent as 4002), as BROWSER_MESSAGE_TOO_BIG is.
+    this.#ws.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : 4000 + (code % 1000), reason);
   }
 
   terminate(): void {
@@ -106,7 +116,8 @@ export class BrowserSocketAdapter implements MessageSocket {
   readonly #onMessage = (event: { readonly data: unknown }): void => {
     const { data } = event;
     let bytes: Uint8Array;
-    if (typeof data === 'string') {
+    const isText = typeof data === 'string';
+    if (isText) {
       this.#encoder ??= new TextEncoder();
       bytes = this.#encoder.encode(data);
     } else {
@@ -118,7 +129,7 @@ export class BrowserSocketAdapter implements MessageSocket {
       this.#ws.close(BROWSER_MESSAGE_TOO_BIG, 'message too big');
       return;
     }
-    this.#sink.message(bytes);
+    this.#sink.message(bytes, isText);
   };
 
   readonly #onClose = (event: { readonly code: number; readonly reason: string; readonly wasClean: boolean }): void => {

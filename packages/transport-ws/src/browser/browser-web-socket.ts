@@ -6,7 +6,8 @@ export interface BrowserWebSocket {
   binaryType: 'blob' | 'arraybuffer';
   readonly bufferedAmount: number;
   readonly readyState: number;
-  send(data: Uint8Array): void;
+  readonly protocol: string;
+  send(data: Uint8Array | string): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: 'open' | 'error', listener: () => void): void;
   addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
@@ -18,7 +19,7 @@ export interface BrowserWebSocket {
 }
 
 /** The global `WebSocket` constructor, if this runtime has one. Module-private. */
-export type BrowserWebSocketConstructor = new (url: string) => BrowserWebSocket;
+export type BrowserWebSocketConstructor = new (url: string, protocols?: string[]) => BrowserWebSocket;
 
 /** The global `WebSocket`, or `undefined`. Module-private. */
 export function globalWebSocket(): BrowserWebSocketConstructor | undefined {

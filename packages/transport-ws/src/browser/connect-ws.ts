@@ -55,6 +55,22 @@ export function connectWs(endpoint: string, options: WsConnectOptions = {}): Pro
   return openBrowserClient(parsed, resolved);
 }
 
+/**
+ * The browser build of `isSubprotocolRefused`: a page is not told why a handshake failed (a
+ * listener that selected none of the offered subprotocols looks like any other failure), so
+ * it is always `false`.
+ *
+ * @param _error - what `connectWs` rejected with.
+ * @returns `false`.
+ * @example
+ * ```ts fragment
+ * isSubprotocolRefused(error); // false in a browser
+ * ```
+ */
+export function isSubprotocolRefused(_error: unknown): boolean {
+  return false;
+}
+
 function openBrowserClient(endpoint: WsEndpoint, resolved: ResolvedConnectionOptions): Promise<Connection> {
   const { signal } = resolved;
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
@@ -64,7 +80,10 @@ function openBrowserClient(endpoint: WsEndpoint, resolved: ResolvedConnectionOpt
   }
   const href = endpoint.url.href;
   return new Promise<Connection>((resolve, reject) => {
-    const ws = new WebSocketClass(href);
+    const ws =
+      resolved.subprotocols.length > 0
+        ? new WebSocketClass(href, [...resolved.subprotocols])
+        : new WebSocketClass(href);
     ws.binaryType = 'arraybuffer';
     let failure: Error | undefined;
     const onAbort = (): void => {
@@ -106,6 +125,7 @@ function openBrowserClient(endpoint: WsEndpoint, resolved: ResolvedConnectionOpt
             maxMessageBytes: resolved.maxMessageBytes,
             highWaterMark: resolved.highWaterMark,
             closeTimeoutMs: resolved.closeTimeoutMs,
+            subprotocol: ws.protocol,
           },
           (sink) => new BrowserSocketAdapter(ws, sink, { endpoint: href, maxMessageBytes: resolved.maxMessageBytes }),
         ),
