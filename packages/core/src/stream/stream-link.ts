@@ -132,7 +132,6 @@ export class StreamLink implements Link {
   readonly #inflight: Batch[] = [];
   #inflightBytes = 0;
   #flushScheduled = false;
-  #controlScheduled = false;
   #needDrain = false;
   #isEnding = false;
   #isWriteEnded = false;
@@ -282,7 +281,7 @@ export class StreamLink implements Link {
       }
     }
     control.push(header >>> 0);
-    this.#scheduleControl();
+    this.#scheduleFlush();
   }
 
   setControlHandler(handler: ((header: number, precedingMessages: number) => void) | undefined): void {
@@ -576,23 +575,6 @@ export class StreamLink implements Link {
     // follow it) into one write.
     process.nextTick(this.#onFlushTick);
   }
-
-  /**
-   * Control headers alone go out in the event loop's check phase rather than at the end of
-   * the tick: every read of one poll phase (libuv reads a busy socket several times in a row)
-   * then shares one write, and an ACK still goes out before the loop waits again. A data
-   * write in the meantime takes them along (ahead of its frames).
-   */
-  #scheduleControl(): void {
-    if (this.#controlScheduled || this.#flushScheduled) return;
-    this.#controlScheduled = true;
-    setImmediate(this.#onControlTick);
-  }
-
-  readonly #onControlTick = (): void => {
-    this.#controlScheduled = false;
-    this.#flush();
-  };
 
   /** Made once: a closure made in #scheduleFlush would cost a context on every write. */
   readonly #onFlushTick = (): void => {
