@@ -16,6 +16,16 @@ function add(ledger: AckLedger): { promise: Promise<void>; position: number } {
   return { promise: ledger.add(), position };
 }
 
+/** Adds `count` waiting sends, written `perWrite` at a time (the last write may be shorter). */
+function addWritten(ledger: AckLedger, count: number, perWrite: number): Promise<void>[] {
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    sends.push(ledger.add());
+    if (i % perWrite === perWrite - 1 || i === count - 1) ledger.written(ledger.end);
+  }
+  return sends;
+}
+
 describe('AckLedger (protocol v2, sender side)', () => {
   test('an ACK of n settles the n oldest sends, in order', async () => {
     const ledger = new AckLedger(10_000);
@@ -157,13 +167,9 @@ describe('AckLedger (protocol v2, sender side)', () => {
     await Promise.all([a.promise, b.promise]);
   });
 
-  test('positions stay right after the line is compacted: timeouts, cancels and ACKs past it', async () => {
+  test('positions stay right as the line grows and wraps: timeouts, cancels and ACKs past it', async () => {
     const ledger = new AckLedger(40);
-    const sends: Promise<void>[] = [];
-    for (let i = 0; i < 3000; i++) {
-      sends.push(ledger.add());
-      if (i % 100 === 99) ledger.written(ledger.end);
-    }
+    const sends = addWritten(ledger, 3000, 100);
     const seen: string[] = [];
     sends.forEach((promise, i) => {
       track(String(i), promise, seen);
@@ -268,12 +274,7 @@ describe('AckLedger (protocol v2, sender side)', () => {
 
   test('keeps up with many sends, one write per batch of them and one ACK per read', async () => {
     const ledger = new AckLedger(60_000);
-    const sends: Promise<void>[] = [];
-    for (let i = 0; i < 5000; i++) {
-      sends.push(ledger.add());
-      if (i % 300 === 299) ledger.written(ledger.end);
-    }
-    ledger.written(ledger.end);
+    const sends = addWritten(ledger, 5000, 300);
     for (let acked = 0; acked < sends.length; acked += 700) {
       expect(ledger.acknowledge(Math.min(700, sends.length - acked))).toBeUndefined();
     }
