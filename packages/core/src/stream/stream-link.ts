@@ -63,11 +63,16 @@ function newBatch(segmentStart: number): Batch {
 }
 
 function batchPromise(batch: Batch): Promise<void> {
-  batch.promise ??= new Promise<void>((resolve, reject) => {
+  // The closure is made in a function of its own: V8 allocates a function's closure context on
+  // every call, and this one runs for every message of the batch.
+  return batch.promise ?? newBatchPromise(batch);
+}
+
+function newBatchPromise(batch: Batch): Promise<void> {
+  return (batch.promise = new Promise<void>((resolve, reject) => {
     batch.resolve = resolve;
     batch.reject = reject;
-  });
-  return batch.promise;
+  }));
 }
 
 /** What a write whose bytes were handed to the OS before it returned resolves with. */
@@ -496,7 +501,7 @@ export class StreamLink implements Link {
       }
       duplex.uncork();
     }
-    if (!writable) this.#needDrain = true;
+    this.#noteWritable(writable);
     // Written synchronously, all of it (nothing left in the duplex's buffer): the bytes are
     // with the OS already and no earlier write is pending, so resolving now keeps the order.
     if (duplex.writableLength === 0) return HANDED_OVER;
@@ -568,11 +573,14 @@ export class StreamLink implements Link {
     this.#flushScheduled = true;
     // One tick of delay gathers every write made in this turn (and in the promise jobs that
     // follow it) into one write.
-    process.nextTick(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
+    process.nextTick(this.#onFlushTick);
   }
+
+  /** Made once: a closure made in #scheduleFlush would cost a context on every write. */
+  readonly #onFlushTick = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
 
   #flush(): void {
     if (this.#isDestroyed || this.#needDrain) return;
@@ -580,7 +588,7 @@ export class StreamLink implements Link {
     else if (this.#control.length > 0 && !this.#isWriteEnded) {
       // Control headers alone (nothing else to write): they need no callback; a failure
       // shows as the duplex's 'error'.
-      if (!this.#duplex.write(this.#takeControl())) this.#needDrain = true;
+      this.#noteWritable(this.#duplex.write(this.#takeControl()));
     }
     if (this.#isEnding && !this.#open && this.#inflight.length === 0 && this.#loneBytes === 0 && !this.#isWriteEnded) {
       this.#isWriteEnded = true;
@@ -609,7 +617,19 @@ export class StreamLink implements Link {
       this.#onBatchWritten(batch, error);
     });
     if (last > 0) duplex.uncork();
-    if (!writable) this.#needDrain = true;
+    this.#noteWritable(writable);
+  }
+
+  /**
+   * After a write: wait for 'drain' only if the OS did not take every byte. A corked write (a
+   * batch of several buffers) returns false once its buffers together reach the stream's
+   * high-water mark (16 KiB on a socket), even when `uncork()` then hands them all to the OS
+   * at once; waiting for 'drain' then (emitted on the next tick) would stop every eager write
+   * until the sender yields, and a sender running ahead to its own high-water mark would
+   * starve the reader meanwhile.
+   */
+  #noteWritable(writable: boolean): void {
+    if (!writable && this.#duplex.writableLength > 0) this.#needDrain = true;
   }
 
   #onBatchWritten(batch: Batch, error: Error | null | undefined): void {

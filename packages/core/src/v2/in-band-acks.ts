@@ -3,7 +3,6 @@ import type { SendOptions } from '../contracts.js';
 import type { MessageConnection } from '../engine/message-connection.js';
 import { ProtocolError } from '../errors.js';
 import { AckLedger } from './ack-ledger.js';
-import type { AckSlot } from './ack-ledger.js';
 
 function noop(): void {
   // A rejection that needs no handling here (see the call site).
@@ -75,7 +74,7 @@ export class InBandAcks {
   readonly #ledger: AckLedger;
   readonly #disposables: Disposable[] = [];
   /** The acked sends of the latest write promise, settled together when it is written. */
-  #group: { readonly written: Promise<void>; readonly slots: AckSlot[]; isDone: boolean } | undefined;
+  #group: { readonly written: Promise<void>; end: number; isDone: boolean } | undefined;
 
   /**
    * Starts v2 on `connection`: from now on every read batch is acked and control headers are
@@ -137,55 +136,60 @@ export class InBandAcks {
     ) {
       return connection.send(message, options);
     }
+    // The closures of the rarer paths are made in methods of their own: V8 allocates a
+    // function's closure context on every call, whichever path the call takes.
     const ledger = this.#ledger;
     if (!isWaiting) {
       const signal = options?.signal;
-      const place = ledger.addUnwaited(signal !== undefined);
+      const position = ledger.addUnwaited(signal !== undefined);
       const written = connection.send(message, options);
       // Only a send with a signal can be withdrawn before it is written (aborted while it waits
       // for room); any other rejection is the connection's end, which fails the whole line.
-      if (signal !== undefined) {
-        written.catch((error: unknown) => {
-          if (connection.state !== 'closed') ledger.cancel(place, error);
-        });
-      }
+      if (signal !== undefined) this.#cancelIfRefused(written, position);
       return written;
     }
-    const slot = ledger.add();
+    const position = ledger.end;
+    const acked = ledger.add();
     const written = connection.send(message, options);
     if (options?.signal !== undefined) {
-      written.then(
-        () => {
-          ledger.written(slot);
-        },
-        (error: unknown) => {
-          // Rejected while the connection is open: never written (aborted while it waited for
-          // room), so it leaves the line. After the end, fail() has settled it already.
-          if (connection.state !== 'closed') ledger.cancel(slot, error);
-        },
-      );
-      return slot.promise;
+      written.then(() => {
+        ledger.written(position + 1);
+      }, noop);
+      this.#cancelIfRefused(written, position);
+      return acked;
     }
     // Sends written together share one write promise: their timeouts start together, with one
     // callback for the group instead of one per send (millions of small sends per second).
     // (A group closes when its callback runs: a write promise may be one already settled and
     // shared, for sends handed to the OS at once.)
     const current = this.#group;
-    if (current?.written === written && !current.isDone) {
-      current.slots.push(slot);
-    } else {
-      const group = { written, slots: [slot], isDone: false };
-      this.#group = group;
-      written.then(
-        () => {
-          group.isDone = true;
-          for (const each of group.slots) ledger.written(each);
-        },
-        // Without a signal a send rejects only when the connection ends: fail() settles it.
-        noop,
-      );
-    }
-    return slot.promise;
+    if (current?.written === written && !current.isDone) current.end = position + 1;
+    else this.#startGroup(written, position + 1);
+    return acked;
+  }
+
+  /** A send with a signal rejected while the connection is open was never written: it leaves the line. */
+  #cancelIfRefused(written: Promise<void>, position: number): void {
+    const connection = this.#connection;
+    const ledger = this.#ledger;
+    written.catch((error: unknown) => {
+      // Aborted while it waited for room. After the end, fail() has settled it already.
+      if (connection.state !== 'closed') ledger.cancel(position, error);
+    });
+  }
+
+  #startGroup(written: Promise<void>, end: number): void {
+    const ledger = this.#ledger;
+    const group = { written, end, isDone: false };
+    this.#group = group;
+    written.then(
+      () => {
+        group.isDone = true;
+        ledger.written(group.end);
+      },
+      // Without a signal a send rejects only when the connection ends: fail() settles it.
+      noop,
+    );
   }
 
   #onControl(header: number): void {

@@ -1,3 +1,4 @@
+import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_HIGH_WATER_MARK, FrameTooLargeError } from '@ipcez/core';
 import { MAX_MESSAGE_BYTES as MAX_MESSAGE_BYTES_FOR_TEST } from '@ipcez/framing';
@@ -178,6 +179,36 @@ describe('StreamConnection: sending', () => {
     expect(p.writes.a).toBe(2);
     expect(atB.messages.map((m) => m.length)).toEqual([5, 30_000, 5, 20_000]);
     expect(Buffer.from(atB.messages[3]!).equals(Buffer.from(pattern(20_000, 2)))).toBe(true);
+  });
+
+  it('keeps handing full batches to a stream that takes them at once, also batches of two buffers written corked (16 KiB high-water mark, like a socket)', async () => {
+    let taken = 0;
+    const sink = new Duplex({
+      writableHighWaterMark: 16 * 1024,
+      read() {
+        // Nothing to read.
+      },
+      write(chunk: Buffer, _encoding, callback) {
+        taken += chunk.length;
+        callback();
+      },
+      writev(chunks, callback) {
+        for (const { chunk } of chunks) taken += (chunk as Buffer).length;
+        callback();
+      },
+    });
+    const a = connect(sink);
+    // 68-byte frames: a 64 KiB batch ends in one staging buffer and starts in the next, so it
+    // goes out as two buffers, corked, whose write() returns false at the high-water mark.
+    const message = new Uint8Array(64);
+    const total = 8192 * 68;
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 8192; i++) sends.push(a.send(message));
+    // Before yielding once: every full batch already went to the stream (a sender that runs
+    // ahead must not starve the reader until it yields).
+    expect(taken).toBeGreaterThanOrEqual(total - 64 * 1024 - 68);
+    await Promise.all(sends);
+    expect(taken).toBe(total);
   });
 
   it('writes one lone send at once, without waiting for the next tick', (): Promise<void> => {

@@ -15,8 +15,8 @@
 // of the per-repetition ratios (each repetition measures both sides minutes apart at most).
 //
 // A full run writes docs/bench/results.json and docs/bench/headline.svg, and rewrites the
-// block between the bench markers in the root README.md; --quick writes to a temporary
-// directory (removed afterwards) and touches nothing committed.
+// block between the bench markers in the root README.md; --quick and a subset (--groups,
+// --libs) write to a temporary directory (removed afterwards) and touch nothing committed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -29,12 +29,12 @@ import { HIGH_WATER_MARK } from '../libraries/links.js';
 import type { Library } from '../libraries/links.js';
 import type { Mode, PeerConfig, PeerResult } from '../libraries/peer.js';
 import { trial } from '../libraries/trial.js';
-import { isQuick, outDir, pick } from '../options.js';
+import { isQuick, isSubset, onlyGroups, onlyLibraries, outDir, pick, repetitions } from '../options.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const REPS = pick(3, 1);
+const REPS = repetitions ?? pick(3, 1);
 const SIZES = [64, KiB, 64 * KiB, MiB, 4 * MiB];
 const CONNECTIONS = 50;
 const PARAMS = {
@@ -186,6 +186,16 @@ const GROUPS: readonly Group[] = [
     baselines: ['net'],
   },
 ];
+
+/** The groups and libraries this run measures (`--groups`, `--libs`; every one by default). */
+const RUN: readonly Group[] = GROUPS.filter(
+  (group) => onlyGroups.length === 0 || onlyGroups.some((key) => group.key.includes(key)),
+)
+  .map((group) => ({
+    ...group,
+    libraries: group.libraries.filter((library) => onlyLibraries.length === 0 || onlyLibraries.includes(library)),
+  }))
+  .filter((group) => group.libraries.length > 0);
 
 interface TrialRecord {
   readonly group: string;
@@ -467,12 +477,14 @@ export async function run(): Promise<void> {
   console.log(`${REPS} repetition(s), interleaved; every trial is a server process and a client process\n`);
   const dir = mkdtempSync(join(os.tmpdir(), 'ipcez-lib-'));
   const results = new Results();
-  const total = REPS * GROUPS.reduce((n, g) => n + g.libraries.length, 0);
+  if (RUN.length === 0)
+    throw new Error(`no group matches --groups ${onlyGroups.join(',')} --libs ${onlyLibraries.join(',')}`);
+  const total = REPS * RUN.reduce((n, g) => n + g.libraries.length, 0);
   const started = performance.now();
   let done = 0;
   try {
     for (let rep = 0; rep < REPS; rep++) {
-      for (const [gi, group] of GROUPS.entries()) {
+      for (const [gi, group] of RUN.entries()) {
         const n = group.libraries.length;
         const order = group.libraries.map((_, i) => group.libraries[(i + rep + gi) % n]!);
         for (const library of order) {
@@ -511,7 +523,7 @@ export async function run(): Promise<void> {
   }
 
   // ---- tables -------------------------------------------------------------------------------
-  for (const group of GROUPS) {
+  for (const group of RUN) {
     console.log(`\n${group.title} (median (min–max) of ${REPS})`);
     for (const library of group.libraries) {
       const cells = group.metrics.map((metric) => {
@@ -524,7 +536,8 @@ export async function run(): Promise<void> {
       console.log(`  ${pad(LABELS[library], 24)} ${cells.map((c) => pad(c, 34)).join(' ')} ${ratios.join(', ')}`);
     }
   }
-  const goalList = goals(results);
+  // A subset reports the goals it measured.
+  const goalList = goals(results).filter((g) => !isSubset || !g.measured.startsWith('NaN'));
   console.log('\ngoals (ratios within this run)');
   for (const g of goalList) {
     console.log(
@@ -534,10 +547,11 @@ export async function run(): Promise<void> {
 
   // ---- files --------------------------------------------------------------------------------
   const when = new Date().toISOString().slice(0, 10);
+  const isScratch = isQuick || isSubset;
   const target =
-    outDir ?? (isQuick ? mkdtempSync(join(os.tmpdir(), 'ipcez-bench-quick-')) : join(root, 'docs', 'bench'));
+    outDir ?? (isScratch ? mkdtempSync(join(os.tmpdir(), 'ipcez-bench-quick-')) : join(root, 'docs', 'bench'));
   mkdirSync(target, { recursive: true });
-  const summaries = GROUPS.map((group) => ({
+  const summaries = RUN.map((group) => ({
     key: group.key,
     title: group.title,
     mode: group.mode,
@@ -563,6 +577,7 @@ export async function run(): Promise<void> {
     generated: new Date().toISOString(),
     command: 'pnpm bench (this case alone: cd tooling/bench && node dist/run.js libraries)',
     quick: isQuick,
+    ...(isSubset ? { subset: { groups: onlyGroups, libraries: onlyLibraries } } : {}),
     commit: gitCommit(),
     machine: m,
     versions: { node: process.version, ...VERSIONS },
@@ -579,10 +594,12 @@ export async function run(): Promise<void> {
   ];
   writeFileSync(join(target, 'headline.svg'), chartSvg(headlinePanels(results), footer));
   console.log(`\nwrote ${relative(root, join(target, 'results.json'))} and headline.svg (${target})`);
-  if (isQuick && outDir === undefined) {
+  if (isScratch && outDir === undefined) {
     rmSync(target, { recursive: true, force: true });
-    console.log('(--quick: the temporary directory was removed; docs/bench/ and README.md are untouched)');
-  } else if (!isQuick && outDir === undefined && results.failures.length === 0) {
+    console.log(
+      `(${isQuick ? '--quick' : 'a subset'}: the temporary directory was removed; docs/bench/ and README.md are untouched)`,
+    );
+  } else if (!isScratch && outDir === undefined && results.failures.length === 0) {
     console.log(
       writeReadme(readmeBlock(results, when, m, goalList))
         ? 'rewrote the Performance block of README.md'
