@@ -6,7 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HELLO_REPLY_V2, HELLO_V2, negotiateServer } from '@ipcez/core';
+import { HELLO_REPLY_V2, HELLO_V2, negotiateClient, negotiateServer } from '@ipcez/core';
 import { createStreamConnection } from '@ipcez/core/stream';
 
 const cleanups: (() => void)[] = [];
@@ -77,5 +77,51 @@ describe.runIf(process.platform !== 'win32')('in-band ACKs of a recipient', () =
     expect(acks.every((h) => h >>> 24 === 0x83)).toBe(true);
     expect(acks.length).toBeGreaterThanOrEqual(1);
     expect(acks.length).toBeLessThanOrEqual(batches);
+  });
+});
+
+describe.runIf(process.platform !== 'win32')('in-band ACKs of a sender', () => {
+  it('a send the connection refuses at once (bad options) takes no place in the ACK line, so the next send still resolves with its own ACK', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcez-v2line-'));
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const path = join(dir, 's.sock');
+    const server = net.createServer();
+    server.listen(path);
+    await once(server, 'listening');
+    cleanups.push(() => server.close());
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    const raw = net.connect(path);
+    await once(raw, 'connect');
+    const [socket] = await accepted;
+    const serverSide = createStreamConnection(socket, { transport: 'unix', endpoint: path });
+    const clientSide = createStreamConnection(raw, { transport: 'unix', endpoint: path });
+    cleanups.push(() => {
+      serverSide.destroy();
+      clientSide.destroy();
+    });
+    const read: string[] = [];
+    serverSide.messageHandler((result) => {
+      if (result.ok) read.push(Buffer.from(result.message).toString());
+    });
+    const [client, serverOutcome] = await Promise.all([
+      negotiateClient(clientSide, 5_000),
+      negotiateServer(serverSide, 5_000, 5_000),
+    ]);
+    expect(serverOutcome.mode).toBe('v2');
+    if (client.mode !== 'v2') throw new Error(`expected v2, got ${client.mode}`);
+    const acks = client.acks;
+    expect(() => acks.send(Buffer.from('bad'), { wait: 'no' as unknown as boolean })).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
+    await expect(acks.send(Buffer.from('bad'), { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(acks.outstanding).toBe(0);
+    // Its own ACK settles it: a refused send left no slot in front of it.
+    await acks.send(Buffer.from('good'));
+    expect(read).toEqual(['good']);
+    expect(acks.outstanding).toBe(0);
   });
 });
