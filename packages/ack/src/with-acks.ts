@@ -29,11 +29,15 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
  * The engine seam `withAcks` decorates (`MessageConnection` of `@ipcez/core`, structurally:
  * copies of `@ipcez/core` may be duplicated in node_modules).
  */
-type Engine = Connection & Pick<MessageConnection, 'observeReads'> & Partial<Pick<MessageConnection, 'beforeEnd'>>;
+type Engine = Connection & Pick<MessageConnection, 'observeReads' | 'admits' | 'beforeEnd'>;
 
 function isEngine(value: Connection): value is Engine {
   const candidate = value as Partial<Engine>;
-  return typeof candidate.observeReads === 'function';
+  return (
+    typeof candidate.observeReads === 'function' &&
+    typeof candidate.admits === 'function' &&
+    typeof candidate.beforeEnd === 'function'
+  );
 }
 
 /** A send waiting for its turn on a binary (Windows) pair. */
@@ -89,9 +93,8 @@ class AckedConnection extends ForwardingConnection {
     });
     // A graceful close (ours, or the listener's) ends the write side only once every send in
     // flight was acked or timed out: the peer stops reading at our end, and a send it had
-    // read must not reject as lost. (An engine from an older copy of the core has no such
-    // seam; the close then ends the waits as before.)
-    engine.beforeEnd?.(() => Promise.allSettled([...this.#inFlight]));
+    // read must not reject as lost.
+    engine.beforeEnd(() => Promise.allSettled([...this.#inFlight]));
   }
 
   override send(message: Uint8Array, options: SendOptions = {}): Promise<void> {
@@ -100,12 +103,7 @@ class AckedConnection extends ForwardingConnection {
     // wait: false, bad arguments) must not post "data ready": no frame would follow it.
     // A closed pair is not a refusal: signalReady() then rejects the send with
     // ConnectionLostError rather than letting it through unacknowledged.
-    const isRefused =
-      !(message instanceof Uint8Array) ||
-      engine.state !== 'open' ||
-      message.length > engine.maxMessageBytes ||
-      (options.wait === false && engine.bufferedAmount >= engine.highWaterMark);
-    if (isRefused) return engine.send(message, options);
+    if (!engine.admits(message, options)) return engine.send(message, options);
     if (this.#pair.isCounting) return this.#track(this.#cycle(message, options));
     return new Promise<void>((resolve, reject) => {
       this.#serial.push({ message, options, resolve, reject });

@@ -266,6 +266,40 @@ export class MessageConnection implements Connection {
    * (`IPCEZ_ERR_CONNECTION_LOST`) once closing or closed, or `signal.reason`.
    */
   send(message: Uint8Array, options?: SendOptions): Promise<void> {
+    const refusal = this.#refusal(message, options);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const link = this.#link;
+    if (this.#waiting.length === 0 && this.#sendHolds.size === 0 && link.bufferedAmount < this.#options.highWaterMark) {
+      return link.write(message);
+    }
+    return this.#enqueue(message, options?.signal);
+  }
+
+  /**
+   * Decorator seam: whether {@link MessageConnection.send} would take `message` now (write it
+   * or queue it) rather than refuse it at once (bad arguments, closing or closed, over the
+   * size limit, an aborted `signal`, no room with `wait: false`). A decorator that keeps a
+   * place per frame (an ack slot) takes one only for a send this admits.
+   *
+   * @param message - what would be sent.
+   * @param options - the send's options.
+   * @returns `true` if `send(message, options)` now would write or queue it.
+   */
+  admits(message: unknown, options?: SendOptions): boolean {
+    try {
+      return this.#refusal(message, options) === undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Why `send(message, options)` is refused at once, or `undefined`. One rule for `send` and
+   * `admits`.
+   *
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`) for a message that is not a `Uint8Array` or malformed options.
+   */
+  #refusal(message: unknown, options: SendOptions | undefined): Error | undefined {
     if (!(message instanceof Uint8Array)) {
       throw invalidArgError(`message must be a Uint8Array, got ${describeValue(message)}`);
     }
@@ -284,20 +318,21 @@ export class MessageConnection implements Connection {
         throw invalidArgError(`options.wait must be a boolean, got ${describeValue(given)}`);
       wait = given;
     }
-    if (this.#state !== 'open') return Promise.reject(this.#rejectionAfterClose());
+    if (this.#state !== 'open') return this.#rejectionAfterClose();
     if (message.length > this.#options.maxMessageBytes) {
-      return Promise.reject(new FrameTooLargeError(message.length, this.#options.maxMessageBytes, 'sent'));
+      return new FrameTooLargeError(message.length, this.#options.maxMessageBytes, 'sent');
     }
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (signal?.aborted) return signal.reason as Error;
+    if (wait) return undefined;
     const link = this.#link;
     const highWaterMark = this.#options.highWaterMark;
-    if (this.#waiting.length === 0 && this.#sendHolds.size === 0 && link.bufferedAmount < highWaterMark) {
-      return link.write(message);
+    // Not waiting: refused only where the send would have to wait (behind others, a hold, or
+    // a full queue) and the bytes ahead of it are at the mark.
+    const mustWait = this.#waiting.length > 0 || this.#sendHolds.size > 0 || link.bufferedAmount >= highWaterMark;
+    if (mustWait && link.bufferedAmount + this.#waitingBytes >= highWaterMark) {
+      return new SendBufferFullError(link.bufferedAmount, highWaterMark);
     }
-    if (!wait && link.bufferedAmount + this.#waitingBytes >= highWaterMark) {
-      return Promise.reject(new SendBufferFullError(link.bufferedAmount, highWaterMark));
-    }
-    return this.#enqueue(message, signal);
+    return undefined;
   }
 
   // Apart from send() so that send itself makes no closure: V8 allocates a function's closure

@@ -128,14 +128,8 @@ export class InBandAcks {
    */
   send(message: Uint8Array, options?: SendOptions, isWaiting = true): Promise<void> {
     const connection = this.#connection;
-    if (
-      !(message instanceof Uint8Array) ||
-      connection.state !== 'open' ||
-      message.length > connection.maxMessageBytes ||
-      (options?.wait === false && connection.bufferedAmount >= connection.highWaterMark)
-    ) {
-      return connection.send(message, options);
-    }
+    // A send the engine refuses at once takes no place in line: it is never written.
+    if (!connection.admits(message, options)) return connection.send(message, options);
     // The closures of the rarer paths are made in methods of their own: V8 allocates a
     // function's closure context on every call, whichever path the call takes.
     const ledger = this.#ledger;
