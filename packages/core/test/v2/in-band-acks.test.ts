@@ -125,3 +125,36 @@ describe.runIf(process.platform !== 'win32')('in-band ACKs of a sender', () => {
     expect(acks.outstanding).toBe(0);
   });
 });
+
+describe.runIf(process.platform !== 'win32')('server negotiation on a busy event loop', () => {
+  it('a HELLO that arrived before the pending time ran out still wins when the loop was too busy to read it in time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipcez-v2busy-'));
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const path = join(dir, 's.sock');
+    const server = net.createServer();
+    server.listen(path);
+    await once(server, 'listening');
+    cleanups.push(() => server.close());
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    const raw = net.connect(path);
+    cleanups.push(() => raw.destroy());
+    await once(raw, 'connect');
+    const [socket] = await accepted;
+    const connection = createStreamConnection(socket, { transport: 'unix', endpoint: path });
+    cleanups.push(() => {
+      connection.destroy();
+    });
+    const negotiated = negotiateServer(connection, 20, 5_000);
+    // The client's HELLO reaches the kernel now, well within the 20 ms...
+    raw.write(word(HELLO_V2));
+    // ...but this process is busy past the pending time, so when its loop runs again the timer
+    // has expired and the HELLO is still unread.
+    const until = performance.now() + 100;
+    while (performance.now() < until) {
+      // busy
+    }
+    expect((await negotiated).mode).toBe('v2');
+  });
+});
