@@ -26,6 +26,37 @@ async function advertisesV2(endpoint: string): Promise<boolean> {
   }
 }
 
+/** A marker lookup started before the connection was made, for the endpoint as given. */
+export interface EarlyMarker {
+  readonly endpoint: string;
+  readonly isAdvertised: Promise<boolean>;
+}
+
+/**
+ * Starts looking up the listener's v2 marker before the connection is made. A listener waits
+ * only a short time (100 ms by default) for a client's HELLO before it settles on seed mode,
+ * and the first lookup in a process loads the native backend and resolves the path: 10–20 ms
+ * on an idle host, far more on a loaded one. Looked up first, HELLO goes out as soon as the
+ * connection is made.
+ *
+ * @param endpoint - the endpoint as the user gave it.
+ * @returns the pending lookup (never rejects: `false` where signals are unavailable).
+ */
+export function lookUpMarkerEarly(endpoint: string): EarlyMarker {
+  return { endpoint, isAdvertised: advertisesV2(endpoint).catch(() => false) };
+}
+
+/**
+ * Whether the listener at `endpoint` advertises v2. A marker found early for the same endpoint
+ * is enough: if it was stale, the listener closes on HELLO and the client connects again in
+ * seed mode. One not found early is looked up again now: the listener may have started
+ * since (a connect that waited for it with `retry`).
+ */
+async function isAdvertised(endpoint: string, early: EarlyMarker | undefined): Promise<boolean> {
+  if (early?.endpoint === endpoint && (await early.isAdvertised)) return true;
+  return advertisesV2(endpoint);
+}
+
 /**
  * The client side, after connecting: negotiates v2 where the listener advertises it, else
  * seed mode (with the endpoint's pair when `ack` is on).
@@ -35,6 +66,7 @@ async function advertisesV2(endpoint: string): Promise<boolean> {
  * @param ack - whether this side's sends wait for acks.
  * @param ackTimeoutMs - the ack timeout (also bounds the negotiation).
  * @param signal - aborts the negotiation.
+ * @param early - the marker looked up before connecting (see {@link lookUpMarkerEarly}).
  * @returns the connection, its ack mode decided.
  */
 export async function openAckedClient(
@@ -43,10 +75,11 @@ export async function openAckedClient(
   ack: boolean,
   ackTimeoutMs: number,
   signal: AbortSignal | undefined,
+  early?: EarlyMarker,
 ): Promise<AckedConnection> {
   let current = connection;
   try {
-    if (isEngine(current) && (await advertisesV2(current.endpoint))) {
+    if (isEngine(current) && (await isAdvertised(current.endpoint, early))) {
       const outcome = await negotiateClient(current, ackTimeoutMs, signal);
       if (outcome.mode === 'v2') return new AckedConnection(current, 'v2', ack, undefined, outcome.acks);
       if (outcome.mode === 'retry') current = await reconnect();

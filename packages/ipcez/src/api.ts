@@ -7,7 +7,7 @@ import { unixTransport } from '@ipcez/transport-unix';
 import { wsTransport } from '@ipcez/transport-ws';
 import { acquireListenerLock, peerCredentials } from '@ipcez/ack';
 import { WS_SUBPROTOCOL, openAckedWsClient, wrapAcceptedWs } from './acked-connection.js';
-import { openAckedClient, prepareAckedListener } from './acks.js';
+import { lookUpMarkerEarly, openAckedClient, prepareAckedListener } from './acks.js';
 import { debug, traceConnection } from './debug.js';
 import { detectTransport } from './detect.js';
 import type { Detection } from './detect.js';
@@ -189,9 +189,13 @@ export async function connect(endpoint: string, options: ConnectOptions = {}): P
     debug('client %s: ack mode %s', acked.endpoint, acked.ackMode);
     return new IpcezSocket(traceConnection(acked, 'client', acked.isAcked), acked, sendTimeoutMs);
   }
-  const connection = await open();
   // Local: protocol v2 where the listener advertises it, else seed mode (docs/PROTOCOL.md §5).
-  const acked = await openAckedClient(connection, open, ack, ackTimeoutMs, options.signal);
+  // The marker is looked up before connecting (the first lookup of a process loads the native
+  // backend), so that HELLO follows the connect at once: the listener waits only briefly.
+  const early = lookUpMarkerEarly(endpoint);
+  await early.isAdvertised;
+  const connection = await open();
+  const acked = await openAckedClient(connection, open, ack, ackTimeoutMs, options.signal, early);
   debug('client %s: ack mode %s', acked.endpoint, acked.ackMode);
   return new IpcezSocket(traceConnection(acked, 'client', acked.isAcked), acked, sendTimeoutMs);
 }

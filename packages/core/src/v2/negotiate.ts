@@ -248,7 +248,11 @@ export function negotiateServer(
     };
     connection.holdSends(NEGOTIATING);
     const timer = setTimeout(() => {
-      decide({ mode: 'seed', isDataFirst: false });
+      // Timers run before the event loop polls for I/O: a HELLO that arrived in time but was
+      // not read yet (a busy loop) is read in this iteration's poll phase, before this decides.
+      setImmediate(() => {
+        decide({ mode: 'seed', isDataFirst: false });
+      });
     }, pendingMs);
     watches.push(
       connection.observeReads((messages) => {
