@@ -17,6 +17,16 @@ export interface FrameDecoderOptions {
    * `Uint8Array` of exactly `length` bytes that nothing else uses.
    */
   readonly allocate?: (length: number) => Uint8Array;
+  /**
+   * Allocates an interim buffer: a payload over 64 KiB that spans chunks is first collected
+   * in buffers that grow with the bytes received (so a header alone reserves little), then
+   * moved to the one from `allocate`. Given the interim size; default `new Uint8Array(length)`.
+   * The decoder reads only bytes it wrote into it, so it need not be zeroed: each zero-filled
+   * interim buffer is fresh pages from the OS, the main cost of large payloads (e.g.
+   * `Buffer.allocUnsafeSlow` in Node). It must return a `Uint8Array` of exactly `length`
+   * bytes that nothing else uses.
+   */
+  readonly allocateInterim?: (length: number) => Uint8Array;
 }
 
 // States of the decoder (named states; return as soon as too few bytes are buffered):
@@ -75,6 +85,7 @@ export class FrameDecoder {
   #state: DecoderState = 'header';
   readonly #header = new Uint8Array(HEADER_BYTES);
   readonly #allocate: (length: number) => Uint8Array;
+  readonly #allocateInterim: (length: number) => Uint8Array;
   #headerFill = 0;
   #length = 0;
   #body: Uint8Array | undefined;
@@ -106,7 +117,13 @@ export class FrameDecoder {
         code: 'IPCEZ_ERR_INVALID_ARG' as const,
       });
     }
+    if (options.allocateInterim !== undefined && typeof options.allocateInterim !== 'function') {
+      throw Object.assign(new TypeError(`allocateInterim must be a function, got ${typeof options.allocateInterim}`), {
+        code: 'IPCEZ_ERR_INVALID_ARG' as const,
+      });
+    }
     this.#allocate = options.allocate ?? allocateZeroed;
+    this.#allocateInterim = options.allocateInterim ?? allocateZeroed;
   }
 
   /** The payload limit in force, in bytes. */
@@ -304,7 +321,13 @@ export class FrameDecoder {
       next = this.#take(length);
       this.#isInterim = false;
     } else {
-      next = new Uint8Array(interim);
+      next = this.#allocateInterim(interim);
+      if (!(next instanceof Uint8Array) || next.length !== interim) {
+        throw Object.assign(
+          new TypeError(`allocateInterim(${interim}) must return a Uint8Array of exactly ${interim} bytes`),
+          { code: 'IPCEZ_ERR_INVALID_ARG' as const },
+        );
+      }
       this.#isInterim = true;
     }
     if (current !== undefined && this.#bodyFill > 0) next.set(current.subarray(0, this.#bodyFill), 0);

@@ -488,6 +488,39 @@ describe('FrameDecoder allocate option', () => {
     expect(Array.from(message!)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('allocateInterim gets the interim buffers of a large split payload, which need not be zeroed', () => {
+    const interims: number[] = [];
+    const exact: number[] = [];
+    const decoder = new FrameDecoder({
+      allocate: (length) => {
+        exact.push(length);
+        return new Uint8Array(length).fill(0xee);
+      },
+      allocateInterim: (length) => {
+        interims.push(length);
+        return new Uint8Array(length).fill(0xaa); // garbage: only bytes the decoder wrote may be read
+      },
+    });
+    const payload = Uint8Array.from({ length: 1024 * 1024 }, (_, i) => (i * 7) % 251);
+    const whole = frameOf(payload);
+    const messages: Uint8Array[] = [];
+    for (let offset = 0; offset < whole.length; offset += 4096) {
+      messages.push(...decoder.push(whole.subarray(offset, offset + 4096)));
+    }
+    expect(interims.length).toBeGreaterThan(0);
+    expect(interims.every((length) => length < payload.length)).toBe(true);
+    expect(exact).toEqual([payload.length]);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.every((byte, i) => byte === payload[i])).toBe(true);
+    const wrong = new FrameDecoder({ allocateInterim: (length) => new Uint8Array(length - 1) });
+    expect(() => wrong.push(whole.subarray(0, 8192))).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
+    expect(() => new FrameDecoder({ allocateInterim: 1 as unknown as () => Uint8Array })).toThrow(
+      expect.objectContaining({ code: 'IPCEZ_ERR_INVALID_ARG' }) as Error,
+    );
+  });
+
   it('never calls allocate for a header over the limit', () => {
     let calls = 0;
     const decoder = new FrameDecoder({
