@@ -29,9 +29,15 @@ describe.each(kinds)('server.connections and server.broadcast over %s', (kind) =
       accepted.push(s);
       onAccept?.();
     });
-    const clients = await Promise.all([1, 2, 3].map(() => connect(server.endpoint, options)));
-    for (const c of clients) cleanups.push(() => c.disconnect());
-    while (accepted.length < 3) await new Promise<void>((resolve) => (onAccept = resolve));
+    // One at a time, so that accepted[i] is clients[i]'s peer (connects made at once may reach
+    // the listener in any order).
+    const clients: Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const client = await connect(server.endpoint, options);
+      cleanups.push(() => client.disconnect());
+      clients.push(client);
+      while (accepted.length < i + 1) await new Promise<void>((resolve) => (onAccept = resolve));
+    }
     expect(server.connections).toEqual(accepted);
 
     const got = clients.map((c) => {

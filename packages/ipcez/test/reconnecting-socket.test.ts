@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectReconnecting, listen } from 'ipcez';
 import type { ReconnectingConnectOptions, ReconnectingSocket } from 'ipcez';
+import { leftoverSemaphores } from './helpers/cli.js';
 import { startEchoServer } from './helpers/peer-process.js';
 
 const local = { target: 'local', os: 'linux' } as const;
@@ -12,6 +13,9 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
   rmSync(dir, { recursive: true, force: true });
+  // A server killed with SIGKILL cannot unlink its signals (a listener restarted on the path
+  // would reclaim them; the last one killed leaves them): remove what this test's path left.
+  for (const name of leftoverSemaphores(dir.slice(tmpdir().length + 1))) unlinkSync(join('/dev/shm', name));
 });
 const text = (m: Uint8Array): string => new TextDecoder().decode(m);
 

@@ -148,8 +148,13 @@ describe.runIf(process.platform === 'linux')('protocol v2 between ipcez peers', 
       if (accepted.length !== 1) socket.messageHandler(() => undefined);
       accepted.push(socket);
     });
-    const clients = await Promise.all([1, 2, 3].map(() => client(server.endpoint, { ackTimeoutMs: 60_000 })));
-    while (accepted.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    // One at a time, so that accepted[i] is clients[i]'s peer (connects made at once may reach
+    // the listener in any order).
+    const clients: Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      clients.push(await client(server.endpoint, { ackTimeoutMs: 60_000 }));
+      while (accepted.length < i + 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const big = new Uint8Array(64 * 1024);
     let resolved = 0;
     const held = Array.from({ length: 200 }, () => clients[1]!.sendMessage(big).then(() => resolved++));
