@@ -1,7 +1,7 @@
 // Per-listener limits (issue 14, row 2), through the public API, against raw clients
 // (`net.connect` writing frame headers and partial frames by hand). No wall-clock thresholds:
 // small option values, and waits bounded only to stop a hang.
-// Linux (Unix sockets); the named-pipe listener runs the same core limits (the pipe package's Windows lane).
+// Linux (Unix sockets). The named-pipe listener shares the core code but has no limit test of its own.
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
