@@ -79,3 +79,29 @@ export interface Link {
    */
   setControlHandler?(handler: ((header: number, precedingMessages: number) => void) | undefined): void;
 }
+
+/**
+ * Adds a control header to a link's queue of headers not yet written: merged into the last
+ * one when `merge` says so (two ACK counts into one), else appended. One rule for every link.
+ *
+ * @param queue - the link's queued headers, oldest first (changed in place).
+ * @param header - the header, an unsigned 32-bit integer.
+ * @param merge - given the last queued header, returns the merged one, or `undefined` to queue separately.
+ * @returns `true` when the header was appended (the queue grew), `false` when it was merged.
+ */
+export function enqueueControl(
+  queue: number[],
+  header: number,
+  merge: ((queued: number) => number | undefined) | undefined,
+): boolean {
+  const last = queue.length - 1;
+  if (merge !== undefined && last >= 0) {
+    const merged = merge(queue[last]!);
+    if (merged !== undefined) {
+      queue[last] = merged >>> 0;
+      return false;
+    }
+  }
+  queue.push(header >>> 0);
+  return true;
+}

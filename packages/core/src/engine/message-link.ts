@@ -1,6 +1,7 @@
 import { CONTROL_TYPES, MAX_CONTROL_VALUE, V2_PROTOCOL_VERSION, parseControlHeader } from '@ipcez/framing';
 import type { IpcezError } from '@ipcez/framing';
 import { IoError, ProtocolError, invalidArgError, isIpcezError } from '../errors.js';
+import { enqueueControl } from './link.js';
 import type { Link, LinkSink } from './link.js';
 
 /**
@@ -299,16 +300,7 @@ export class MessageLink implements Link {
     // Checked now, so a header without a text form fails its caller, not a later microtask.
     controlText(header);
     if (this.#isDestroyed || this.#isEnding || this.#hasEnded) return;
-    const control = this.#control;
-    const last = control.length - 1;
-    if (merge !== undefined && last >= 0) {
-      const merged = merge(control[last]!);
-      if (merged !== undefined) {
-        control[last] = merged >>> 0;
-        return;
-      }
-    }
-    control.push(header >>> 0);
+    if (!enqueueControl(this.#control, header, merge)) return;
     if (!this.#isControlScheduled) {
       this.#isControlScheduled = true;
       queueMicrotask(this.#onControlTurn);

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { FrameDecoder, HEADER_BYTES } from '@ipcez/framing';
 import type { IpcezError } from '@ipcez/framing';
 import { DEFAULT_FRAME_TIMEOUT_MS } from '../constants.js';
+import { enqueueControl } from '../engine/link.js';
 import type { Link, LinkSink } from '../engine/link.js';
 import { ConnectionLostError, IoError, isIpcezError } from '../errors.js';
 import type { ConnectionLostReason } from '../errors.js';
@@ -275,17 +276,7 @@ export class StreamLink implements Link {
 
   queueControl(header: number, merge?: (queued: number) => number | undefined): void {
     if (this.#isDestroyed || this.#isWriteEnded) return;
-    const control = this.#control;
-    const last = control.length - 1;
-    if (merge !== undefined && last >= 0) {
-      const merged = merge(control[last]!);
-      if (merged !== undefined) {
-        control[last] = merged >>> 0;
-        return;
-      }
-    }
-    control.push(header >>> 0);
-    this.#scheduleFlush();
+    if (enqueueControl(this.#control, header, merge)) this.#scheduleFlush();
   }
 
   setControlHandler(handler: ((header: number, precedingMessages: number) => void) | undefined): void {

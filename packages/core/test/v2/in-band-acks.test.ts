@@ -20,24 +20,33 @@ function word(value: number): Buffer {
   return out;
 }
 
+/**
+ * A real Unix socket pair: `raw` (the connecting end, a plain `net.Socket`) and `socket` (the
+ * accepted end), in a fresh temp directory; everything is released after the test.
+ */
+async function socketPair(): Promise<{ path: string; raw: net.Socket; socket: net.Socket }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ipcez-v2pair-'));
+  cleanups.push(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const path = join(dir, 's.sock');
+  const server = net.createServer();
+  server.listen(path);
+  await once(server, 'listening');
+  cleanups.push(() => server.close());
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const raw = net.connect(path);
+  cleanups.push(() => raw.destroy());
+  await once(raw, 'connect');
+  const [socket] = await accepted;
+  return { path, raw, socket };
+}
+
 describe.runIf(process.platform !== 'win32')('in-band ACKs of a recipient', () => {
   it('writes at most one ACK per read batch, and the ACKs count every data frame once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ipcez-v2acks-'));
-    cleanups.push(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const path = join(dir, 's.sock');
-    const server = net.createServer();
-    server.listen(path);
-    await once(server, 'listening');
-    cleanups.push(() => server.close());
-    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
     // The peer is a raw socket: it says HELLO, sends data frames in many writes, and counts
     // the ACK headers that come back.
-    const raw = net.connect(path);
-    cleanups.push(() => raw.destroy());
-    await once(raw, 'connect');
-    const [socket] = await accepted;
+    const { path, raw, socket } = await socketPair();
     const connection = createStreamConnection(socket, { transport: 'unix', endpoint: path });
     cleanups.push(() => {
       connection.destroy();
@@ -82,19 +91,7 @@ describe.runIf(process.platform !== 'win32')('in-band ACKs of a recipient', () =
 
 describe.runIf(process.platform !== 'win32')('in-band ACKs of a sender', () => {
   it('a send the connection refuses at once (bad options) takes no place in the ACK line, so the next send still resolves with its own ACK', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ipcez-v2line-'));
-    cleanups.push(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const path = join(dir, 's.sock');
-    const server = net.createServer();
-    server.listen(path);
-    await once(server, 'listening');
-    cleanups.push(() => server.close());
-    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-    const raw = net.connect(path);
-    await once(raw, 'connect');
-    const [socket] = await accepted;
+    const { path, raw, socket } = await socketPair();
     const serverSide = createStreamConnection(socket, { transport: 'unix', endpoint: path });
     const clientSide = createStreamConnection(raw, { transport: 'unix', endpoint: path });
     cleanups.push(() => {
@@ -128,20 +125,7 @@ describe.runIf(process.platform !== 'win32')('in-band ACKs of a sender', () => {
 
 describe.runIf(process.platform !== 'win32')('server negotiation on a busy event loop', () => {
   it('a HELLO that arrived before the pending time ran out still wins when the loop was too busy to read it in time', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ipcez-v2busy-'));
-    cleanups.push(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const path = join(dir, 's.sock');
-    const server = net.createServer();
-    server.listen(path);
-    await once(server, 'listening');
-    cleanups.push(() => server.close());
-    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-    const raw = net.connect(path);
-    cleanups.push(() => raw.destroy());
-    await once(raw, 'connect');
-    const [socket] = await accepted;
+    const { path, raw, socket } = await socketPair();
     const connection = createStreamConnection(socket, { transport: 'unix', endpoint: path });
     cleanups.push(() => {
       connection.destroy();
