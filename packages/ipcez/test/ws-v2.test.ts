@@ -1,14 +1,11 @@
 // Protocol v2 over WebSocket (docs/PROTOCOL.md §5.6): the ipcez.v2 subprotocol, `hello 2`,
 // and `ack <n>` text messages, through the facade, against ipcez peers (ws:// and wss://) and
 // against raw `ws` peers written here for every rule, the unhappy ones included.
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '@ipcez/tooling/test-certificate';
 import WebSocket, { WebSocketServer } from 'ws';
 import { connect, diagnose, listen } from 'ipcez';
 import type { MessageResult, Server, Socket } from 'ipcez';
@@ -219,29 +216,10 @@ describe('acks over WebSocket between ipcez peers (ipcez.v2)', () => {
     },
   );
 
-  // The certificate is made with the openssl CLI, which the Windows lane's node.exe cannot run.
+  // The certificate is made with the openssl CLI (selfSignedCertificate), which the Windows lane's node.exe cannot run.
   it.skipIf(process.platform === 'win32')('works over wss:// the same', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ipcez-wss-'));
-    cleanups.push(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    // A self-signed certificate for 127.0.0.1, made with the openssl CLI.
-    const args = 'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=ipcez-test';
-    execFileSync(
-      '/usr/bin/openssl',
-      [
-        ...args.split(' '),
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    const server = await listen('wss://127.0.0.1:0/v2', { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') });
+    const { cert, key } = selfSignedCertificate();
+    const server = await listen('wss://127.0.0.1:0/v2', { cert, key });
     cleanups.push(() => server.close());
     const accepted = nextSocket(server);
     const socket = await client(server.endpoint, { ack: true, ca: cert });

@@ -1,14 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, get } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Connection, Listener } from '@ipcez/core';
 import { connectWs, listenWs } from '@ipcez/transport-ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '@ipcez/tooling/test-certificate';
 import { Collector, echo, rejection } from './helpers.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -110,28 +107,8 @@ describe('listenWs({ server }): one port for the application and ipcez', () => {
   });
 
   it('serves wss:// on an https.Server', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ipcez-attach-'));
-    cleanups.push(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const [certFile, keyFile] = [join(dir, 'c.crt'), join(dir, 'c.key')];
-    execFileSync(
-      '/usr/bin/openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyFile,
-      ].concat(['-out', certFile, '-days', '2', '-subj', '/CN=t', '-addext', 'subjectAltName=IP:127.0.0.1']),
-      { stdio: 'ignore' },
-    );
-    const cert = readFileSync(certFile, 'utf8');
-    const server = createHttpsServer({ cert, key: readFileSync(keyFile, 'utf8') });
+    const { cert, key } = selfSignedCertificate();
+    const server = createHttpsServer({ cert, key });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     cleanups.push(() => new Promise((resolve) => server.close(resolve)));

@@ -1,13 +1,9 @@
 // The shared transport conformance suite, run twice: over ws:// and over wss:// (TLS with a
 // self-signed certificate made here with the openssl CLI, trusted through the `ca` option).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describeTransportConformance } from '@ipcez/conformance';
 import { wsTransport } from '@ipcez/transport-ws';
 import type { WsConnectOptions, WsListenOptions } from '@ipcez/transport-ws';
-import { afterAll } from 'vitest';
+import { selfSignedCertificate } from '@ipcez/tooling/test-certificate';
 
 /**
  * "A peer killed mid-frame", WebSocket style: a raw TCP (or TLS) client does the opening
@@ -49,36 +45,7 @@ socket.on('data', onData);
 setInterval(() => {}, 60_000);
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'ipcez-'));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-execFileSync(
-  '/usr/bin/openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ipcez conformance',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ],
-  { stdio: 'ignore' },
-);
-const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-const key = readFileSync(join(dir, 'key.pem'), 'utf8');
+const { cert, key } = selfSignedCertificate('ipcez conformance');
 
 let n = 0;
 

@@ -1,64 +1,23 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WsError } from '@ipcez/core';
 import type { Connection, Listener } from '@ipcez/core';
 import { connectWs, listenWs } from '@ipcez/transport-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '@ipcez/tooling/test-certificate';
 import { Collector, echo, rejection } from './helpers.js';
-
-const OPENSSL = '/usr/bin/openssl';
 
 interface Identity {
   readonly cert: string;
   readonly key: string;
 }
 
-let dir: string;
 let server: Identity;
 let otherCa: Identity;
 let clientId: Identity;
 
-/** A self-signed EC certificate for `cn`, valid for 127.0.0.1 and localhost, made with the openssl CLI. */
-function selfSigned(name: string, cn: string): Identity {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    OPENSSL,
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
-}
-
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ipcez-'));
-  server = selfSigned('server', 'ipcez test server');
-  otherCa = selfSigned('other', 'unrelated ca');
-  clientId = selfSigned('client', 'ipcez test client');
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  server = selfSignedCertificate('ipcez test server');
+  otherCa = selfSignedCertificate('unrelated ca');
+  clientId = selfSignedCertificate('ipcez test client');
 });
 
 const cleanups: (() => Promise<void> | void)[] = [];
