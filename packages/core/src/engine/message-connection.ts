@@ -268,6 +268,28 @@ export class MessageConnection implements Connection {
   send(message: Uint8Array, options?: SendOptions): Promise<void> {
     const refusal = this.#refusal(message, options);
     if (refusal !== undefined) return Promise.reject(refusal);
+    return this.#take(message, options);
+  }
+
+  /**
+   * Decorator seam: {@link MessageConnection.send} for a decorator that keeps a place per
+   * frame it sends (an ack slot): the send's promise when the message is taken (written or
+   * queued), or `undefined` when `send` would refuse it at once (closing or closed, over the
+   * size limit, an aborted `signal`, no room with `wait: false`), nothing written. One check,
+   * not an {@link MessageConnection.admits} before the send.
+   *
+   * @param message - as for `send`.
+   * @param options - as for `send`.
+   * @returns as `send` does, or `undefined` for a refusal (call `send` to get its rejection).
+   * @throws TypeError (`IPCEZ_ERR_INVALID_ARG`), synchronously, as `send` does.
+   */
+  trySend(message: Uint8Array, options?: SendOptions): Promise<void> | undefined {
+    if (this.#refusal(message, options) !== undefined) return undefined;
+    return this.#take(message, options);
+  }
+
+  /** Writes or queues a send that passed #refusal. */
+  #take(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
     const link = this.#link;
     if (this.#waiting.length === 0 && this.#sendHolds.size === 0 && link.bufferedAmount < this.#options.highWaterMark) {
       return link.write(message);
@@ -278,8 +300,9 @@ export class MessageConnection implements Connection {
   /**
    * Decorator seam: whether {@link MessageConnection.send} would take `message` now (write it
    * or queue it) rather than refuse it at once (bad arguments, closing or closed, over the
-   * size limit, an aborted `signal`, no room with `wait: false`). A decorator that keeps a
-   * place per frame (an ack slot) takes one only for a send this admits.
+   * size limit, an aborted `signal`, no room with `wait: false`). A decorator that must act
+   * before the frame is written (seed acks post "data ready" first) acts only for a send this
+   * admits; one that can act after uses {@link MessageConnection.trySend} (one check).
    *
    * @param message - what would be sent.
    * @param options - the send's options.

@@ -128,15 +128,16 @@ export class InBandAcks {
    */
   send(message: Uint8Array, options?: SendOptions, isWaiting = true): Promise<void> {
     const connection = this.#connection;
-    // A send the engine refuses at once takes no place in line: it is never written.
-    if (!connection.admits(message, options)) return connection.send(message, options);
+    // One check: a send the engine refuses at once takes no place in line (it is never
+    // written). A taken one gets its place right after: ACKs are read in later I/O callbacks.
+    const written = connection.trySend(message, options);
+    if (written === undefined) return connection.send(message, options);
     // The closures of the rarer paths are made in methods of their own: V8 allocates a
     // function's closure context on every call, whichever path the call takes.
     const ledger = this.#ledger;
     if (!isWaiting) {
       const signal = options?.signal;
       const position = ledger.addUnwaited(signal !== undefined);
-      const written = connection.send(message, options);
       // Only a send with a signal can be withdrawn before it is written (aborted while it waits
       // for room); any other rejection is the connection's end, which fails the whole line.
       if (signal !== undefined) this.#cancelIfRefused(written, position);
@@ -144,7 +145,6 @@ export class InBandAcks {
     }
     const position = ledger.end;
     const acked = ledger.add();
-    const written = connection.send(message, options);
     if (options?.signal !== undefined) {
       written.then(() => {
         ledger.written(position + 1);
